@@ -1,0 +1,113 @@
+/**
+ * The one place Berth reads process.env. Each process calls one loader at boot; a bad value stops
+ * the process with a message naming the variable. Everything else receives typed config.
+ */
+import os from 'node:os';
+
+export type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/berth';
+export const DEFAULT_PORT = 8080;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const v = str(env, name);
+  if (v === undefined) return fallback;
+  if (!/^\d+$/.test(v)) throw new ConfigError(`${name} must be a whole number, got "${v}"`);
+  const n = Number(v);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function url(env: Env, name: string, fallback?: string): string | undefined {
+  const v = str(env, name) ?? fallback;
+  if (v === undefined) return undefined;
+  try {
+    new URL(v);
+  } catch {
+    throw new ConfigError(`${name} must be a URL, got "${v}"`);
+  }
+  return v;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logLevel(env: Env): LogLevel {
+  const v = (str(env, 'BERTH_LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(v)) throw new ConfigError(`BERTH_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${v}"`);
+  return v;
+}
+
+export interface ControlPlaneConfig {
+  databaseUrl: string;
+  /** Connections in the control plane's PostgreSQL pool. */
+  databasePoolSize: number;
+  port: number;
+  host: string;
+  adminToken?: string;
+  baseDomain?: string;
+  logLevel: LogLevel;
+  /** How often projectors and the scheduler poll when no NOTIFY woke them. */
+  pollIntervalMs: number;
+}
+
+export function loadControlPlaneConfig(env: Env = process.env): ControlPlaneConfig {
+  return {
+    databaseUrl: url(env, 'DATABASE_URL', DEFAULT_DATABASE_URL)!,
+    databasePoolSize: int(env, 'BERTH_DATABASE_POOL_SIZE', 10, 2, 200),
+    port: int(env, 'BERTH_PORT', DEFAULT_PORT, 0, 65535),
+    host: str(env, 'BERTH_HOST') ?? '0.0.0.0',
+    adminToken: str(env, 'BERTH_ADMIN_TOKEN'),
+    baseDomain: str(env, 'BERTH_BASE_DOMAIN'),
+    logLevel: logLevel(env),
+    pollIntervalMs: int(env, 'BERTH_POLL_INTERVAL_MS', 1000, 10, 60_000),
+  };
+}
+
+export interface AgentConfig {
+  /** Control plane base URL, e.g. http://127.0.0.1:8080. */
+  url: string;
+  workerToken: string;
+  zone?: string;
+  /** Address other hosts reach this worker's published ports on. */
+  advertiseIp: string;
+  /** Standard DOCKER_HOST; unset means the local socket. */
+  dockerHost?: string;
+  /** Memory the agent offers to the scheduler; default: the machine's total. */
+  capacityMemoryMb: number;
+  capacityCpus: number;
+  /** Health-check deadline for a new container (issue: 60 s by default). */
+  healthCheckDeadlineMs: number;
+  /** Where the agent clones repositories while building. */
+  workDir: string;
+  logLevel: LogLevel;
+}
+
+export function loadAgentConfig(env: Env = process.env): AgentConfig {
+  const workerToken = str(env, 'BERTH_WORKER_TOKEN');
+  if (!workerToken) throw new ConfigError('BERTH_WORKER_TOKEN is required: create a worker with POST /api/workers and pass the token it returns');
+  return {
+    url: url(env, 'BERTH_URL', `http://127.0.0.1:${DEFAULT_PORT}`)!,
+    workerToken,
+    zone: str(env, 'BERTH_WORKER_ZONE'),
+    advertiseIp: str(env, 'BERTH_WORKER_ADVERTISE_IP') ?? '127.0.0.1',
+    dockerHost: str(env, 'DOCKER_HOST'),
+    capacityMemoryMb: int(env, 'BERTH_WORKER_MEMORY_MB', Math.floor(os.totalmem() / 1024 / 1024), 64),
+    capacityCpus: int(env, 'BERTH_WORKER_CPUS', os.cpus().length, 1),
+    healthCheckDeadlineMs: int(env, 'BERTH_HEALTH_CHECK_DEADLINE_MS', 60_000, 1000),
+    workDir: str(env, 'BERTH_WORKER_DIR') ?? `${os.tmpdir()}/berth-agent`,
+    logLevel: logLevel(env),
+  };
+}

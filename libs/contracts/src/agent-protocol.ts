@@ -1,0 +1,69 @@
+/**
+ * The wire between a worker agent and the control plane: socket.io namespace `/agent`,
+ * handshake `auth: { token }`. Every agent->server message takes an ack callback answered with
+ * AgentAck; the agent resends until it gets one (results are idempotent on the server).
+ */
+import type { JobSpec } from './events';
+import type { WorkerCapacity } from './worker';
+
+export const AGENT_NAMESPACE = '/agent';
+export const HEARTBEAT_INTERVAL_MS = 5_000;
+
+export interface AdoptedContainer {
+  appId: string;
+  deploymentId: string;
+  containerId: string;
+  hostPort: number;
+  running: boolean;
+}
+
+export interface AgentHello {
+  capacity: WorkerCapacity;
+  advertiseIp?: string;
+  agentVersion: string;
+  /** Containers found by label at start-up: adopted, not started again. */
+  containers: AdoptedContainer[];
+}
+
+export interface AgentHelloReply {
+  workerId: string;
+  name: string;
+}
+
+export interface JobStartedMsg { jobId: string; phase: 'building' | 'starting'; commit?: string }
+export interface JobLogMsg { jobId: string; lines: { seq: number; line: string; at: string }[] }
+export interface ImageBuiltMsg { jobId: string; image: string }
+export interface ContainerStartedMsg { jobId: string; containerId: string; hostPort: number }
+export interface JobSucceededMsg { jobId: string; containerId: string; hostPort: number }
+export interface JobFailedMsg { jobId: string; reason: string; logTail: string[] }
+export interface HeartbeatMsg { at: string; capacity: WorkerCapacity; runningContainers: number }
+
+export type AgentAck<T = unknown> =
+  | { ok: true; result?: T }
+  | { ok: false; error: { statusCode: number; error: string; message: string } };
+
+/** Messages the agent sends (each with an ack). */
+export interface AgentToServer {
+  hello: (msg: AgentHello, ack: (reply: AgentAck<AgentHelloReply>) => void) => void;
+  heartbeat: (msg: HeartbeatMsg, ack: (reply: AgentAck) => void) => void;
+  'job:started': (msg: JobStartedMsg, ack: (reply: AgentAck) => void) => void;
+  'job:log': (msg: JobLogMsg, ack: (reply: AgentAck) => void) => void;
+  'job:image-built': (msg: ImageBuiltMsg, ack: (reply: AgentAck) => void) => void;
+  'job:container-started': (msg: ContainerStartedMsg, ack: (reply: AgentAck) => void) => void;
+  'job:succeeded': (msg: JobSucceededMsg, ack: (reply: AgentAck) => void) => void;
+  'job:failed': (msg: JobFailedMsg, ack: (reply: AgentAck) => void) => void;
+}
+
+/** Messages the control plane sends. `job` is acknowledged by the agent with {accepted}. */
+export interface ServerToAgent {
+  job: (job: JobSpec, ack: (reply: { accepted: boolean }) => void) => void;
+}
+
+/** Container labels every Berth container carries. */
+export const LABELS = {
+  app: 'berth.app',
+  deployment: 'berth.deployment',
+  worker: 'berth.worker',
+  job: 'berth.job',
+  port: 'berth.port',
+} as const;

@@ -1,0 +1,26 @@
+export const DEPLOYMENT_STATUSES = ['queued', 'assigned', 'building', 'starting', 'succeeded', 'failed'] as const;
+export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
+
+export interface DeploymentView {
+  id: string;
+  appId: string;
+  status: DeploymentStatus;
+  /** Why the deployment is where it is: the placement wait reason while queued, the failure reason when failed. */
+  reason?: string;
+  commit?: string;
+  jobId?: string;
+  workerId?: string;
+  /** host:port of the container this deployment started, once it succeeded. */
+  address?: string;
+  /** The last lines the container printed, when the deployment failed after the container started. */
+  logTail?: string[];
+  createdAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+}
+
+export interface BuildLogLine {
+  seq: number;
+  line: string;
+  at: string;
+}

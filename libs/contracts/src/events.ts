@@ -1,0 +1,56 @@
+import type { AppSource, AppSpec } from './app';
+import type { WorkerCapacity } from './worker';
+
+/**
+ * Every event Berth records. Past tense, a string `type`, a JSON `data`.
+ * Streams: `app-<id>`, `appname-<name>`, `deployment-<id>`, `worker-<id>`, `token-<id>`.
+ */
+export type AppEvent =
+  | { type: 'AppCreated'; data: { appId: string; spec: AppSpec } }
+  | { type: 'AppUpdated'; data: { appId: string; spec: AppSpec } }
+  | { type: 'AppDeleted'; data: { appId: string } };
+
+/** Stream `appname-<name>`: makes app names unique without trusting a read model. */
+export type AppNameEvent =
+  | { type: 'AppNameClaimed'; data: { name: string; appId: string } }
+  | { type: 'AppNameReleased'; data: { name: string; appId: string } };
+
+export interface JobSpec {
+  jobId: string;
+  deploymentId: string;
+  appId: string;
+  app: AppSpec;
+  /** A commit sha to deploy; absent means the head of app.source.branch. */
+  commit?: string;
+}
+
+export type DeploymentEvent =
+  | { type: 'DeploymentRequested'; data: { deploymentId: string; appId: string; app: AppSpec; commit?: string; trigger: 'api' | 'webhook' } }
+  | { type: 'DeploymentWaiting'; data: { deploymentId: string; reason: string } }
+  | { type: 'JobAssigned'; data: { deploymentId: string; jobId: string; workerId: string; memoryMb: number } }
+  | { type: 'JobStarted'; data: { deploymentId: string; jobId: string; workerId: string; phase: 'building' | 'starting'; commit?: string } }
+  | { type: 'ImageBuilt'; data: { deploymentId: string; jobId: string; image: string } }
+  | { type: 'ContainerStarted'; data: { deploymentId: string; jobId: string; containerId: string; hostPort: number } }
+  | { type: 'JobSucceeded'; data: { deploymentId: string; jobId: string; workerId: string; containerId: string; hostPort: number } }
+  | { type: 'JobFailed'; data: { deploymentId: string; jobId: string; workerId?: string; reason: string; logTail: string[] } };
+
+export type WorkerEvent =
+  | { type: 'WorkerRegistered'; data: { workerId: string; name: string; zone?: string; tokenHash: string } }
+  | { type: 'WorkerCameOnline'; data: { workerId: string; capacity: WorkerCapacity; advertiseIp?: string } }
+  | { type: 'WorkerWentOffline'; data: { workerId: string; reason: string } };
+
+export type TokenEvent = { type: 'TokenIssued'; data: { tokenId: string; name: string; role: 'admin'; tokenHash: string } };
+
+export type BerthEvent = AppEvent | AppNameEvent | DeploymentEvent | WorkerEvent | TokenEvent;
+export type BerthEventType = BerthEvent['type'];
+export type EventOfType<T extends BerthEventType> = Extract<BerthEvent, { type: T }>;
+
+export const streamIds = {
+  app: (id: string) => `app-${id}`,
+  appName: (name: string) => `appname-${name}`,
+  deployment: (id: string) => `deployment-${id}`,
+  worker: (id: string) => `worker-${id}`,
+  token: (id: string) => `token-${id}`,
+};
+
+export type { AppSource };

@@ -1,0 +1,5 @@
+import { CreateEventStore1700000000000 } from './1700000000000-CreateEventStore';
+import { CreateReadModelsAndTelemetry1700000000001 } from './1700000000001-CreateReadModelsAndTelemetry';
+
+/** Every migration, in order. The schema changes only through these. */
+export const migrations = [CreateEventStore1700000000000, CreateReadModelsAndTelemetry1700000000001];
