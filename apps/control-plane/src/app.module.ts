@@ -1,0 +1,46 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { ControlPlaneConfig } from '@berth/config';
+import { LoggerModule } from 'nestjs-pino';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { AppsModule } from './modules/apps/apps.module';
+import { AuthModule } from './modules/auth/auth.module';
+import { DeployModule } from './modules/deploy/deploy.module';
+import { EventsModule } from './modules/events/events.module';
+import { HealthModule } from './modules/health/health.module';
+import { SchedulerModule } from './modules/scheduler/scheduler.module';
+import { WorkersModule } from './modules/workers/workers.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: ControlPlaneConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            name: 'control-plane',
+            genReqId: (req: IncomingMessage) => {
+              const given = req.headers['x-request-id'];
+              return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
+            },
+            autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/metrics' },
+            redact: ['req.headers.authorization'],
+          },
+        }),
+        DatabaseModule,
+        AuthModule,
+        HealthModule,
+        EventsModule,
+        AppsModule,
+        DeployModule,
+        WorkersModule,
+        SchedulerModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,62 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ConcurrencyError, InvalidCursorError } from '@berth/event-store';
+import type { ErrorBody } from '@berth/contracts';
+import type { Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { DomainError, httpStatusOf } from './errors';
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  500: 'Internal Server Error',
+};
+
+/** Turns any thrown value into a body, status and whether it is worth an error log. */
+export function toErrorBody(err: unknown, correlationId?: string): { body: ErrorBody; unexpected: boolean } {
+  const body = (statusCode: number, message: string): ErrorBody => ({ statusCode, error: REASONS[statusCode] ?? 'Error', message });
+  if (err instanceof DomainError) return { body: body(httpStatusOf(err.code), err.message), unexpected: false };
+  if (err instanceof ConcurrencyError) return { body: body(409, err.message), unexpected: false };
+  if (err instanceof InvalidCursorError) return { body: body(400, err.message), unexpected: false };
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    const res = err.getResponse();
+    let message = err.message;
+    if (typeof res === 'object' && res && 'message' in res) {
+      const m = (res as { message: unknown }).message;
+      message = Array.isArray(m) ? m.join('; ') : String(m);
+    }
+    return { body: body(status, message), unexpected: status >= 500 };
+  }
+  // Errors raised by Express's body parser (malformed JSON, too large, wrong charset).
+  const e = err as { type?: string; status?: number; statusCode?: number; message?: string };
+  if (e && typeof e === 'object' && typeof e.type === 'string' && (e.status ?? e.statusCode)) {
+    const status = (e.status ?? e.statusCode)!;
+    const message = e.type === 'entity.parse.failed' ? 'the request body is not valid JSON' : (e.message ?? 'bad request');
+    return { body: body(status, message), unexpected: status >= 500 };
+  }
+  const b = body(HttpStatus.INTERNAL_SERVER_ERROR, 'an unexpected error happened; quote the correlation id when reporting it');
+  b.correlationId = correlationId ?? randomUUID();
+  return { body: b, unexpected: true };
+}
+
+/** The single place errors become HTTP: `{statusCode, error, message}`. */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('http');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw exception;
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<Request & { id?: string }>();
+    const res = ctx.getResponse<Response>();
+    const { body, unexpected } = toErrorBody(exception, req.id ? String(req.id) : undefined);
+    if (unexpected) this.logger.error({ err: exception, correlationId: body.correlationId, path: req.url }, 'request failed');
+    res.status(body.statusCode).json(body);
+  }
+}

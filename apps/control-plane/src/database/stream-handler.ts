@@ -1,0 +1,62 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConcurrencyError, EventStore, type AppendResult, type EventMetadata, type StoredEvent } from '@berth/event-store';
+import { CLOCK, Clock } from '../common/clock';
+import type { Decider } from '../common/decider';
+import { Projections } from './projections.service';
+
+export interface Handled<S> {
+  state: S;
+  /** Events this command appended (empty when the decider found nothing to do). */
+  appended: StoredEventLike[];
+  result?: AppendResult;
+}
+
+export interface StoredEventLike {
+  type: string;
+  data: unknown;
+}
+
+const MAX_ATTEMPTS = 3;
+
+/**
+ * load stream -> decide -> append(expectedVersion) -> wait for the read models.
+ * A concurrent writer makes the append fail; the command is decided again on the fresh state, and a
+ * third conflict reaches the caller as 409.
+ */
+@Injectable()
+export class StreamHandler {
+  constructor(
+    private readonly store: EventStore,
+    private readonly projections: Projections,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async load<S, E extends { type: string; data: unknown }>(streamId: string, decider: Pick<Decider<S, never, E>, 'initialState' | 'evolve'>) {
+    const events = await this.store.readStream(streamId);
+    const state = events.reduce((s, e) => decider.evolve(s, e as unknown as E), decider.initialState());
+    return { state, version: events.length === 0 ? 0 : events[events.length - 1].version, events: events as StoredEvent[] };
+  }
+
+  async handle<S, C, E extends { type: string; data: unknown }>(
+    streamId: string,
+    streamType: string,
+    decider: Decider<S, C, E>,
+    command: C,
+    metadata: EventMetadata,
+    opts: { waitForProjections?: boolean } = {},
+  ): Promise<Handled<S>> {
+    for (let attempt = 1; ; attempt++) {
+      const { state, version } = await this.load(streamId, decider);
+      const events = decider.decide(command, state, this.clock.now());
+      if (events.length === 0) return { state, appended: [] };
+      try {
+        const result = await this.store.append(streamId, streamType, version === 0 ? 'no_stream' : version, events, metadata);
+        if (opts.waitForProjections !== false) await this.projections.waitFor(result);
+        return { state: events.reduce((s, e) => decider.evolve(s, e), state), appended: events, result };
+      } catch (err) {
+        if (err instanceof ConcurrencyError && attempt < MAX_ATTEMPTS) continue;
+        throw err;
+      }
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The one seam of the agent: everything that builds and runs an app goes through a Runtime.
+ * The job runner knows nothing about Docker; the docker adapter knows nothing about jobs.
+ */
+
+/** What to build: a Dockerfile in a checked-out context, or an image that must already exist. */
+export type BuildInput =
+  | { type: 'git'; appId: string; contextDir: string; dockerfilePath: string; tag: string }
+  | { type: 'image'; image: string };
+
+export interface StartSpec {
+  appId: string;
+  deploymentId: string;
+  jobId: string;
+  workerId: string;
+  image: string;
+  /** The port the app listens on inside its container. */
+  port: number;
+  env: Record<string, string>;
+  memoryMb: number;
+  cpus?: number;
+}
+
+export interface StartedContainer {
+  containerId: string;
+  /** Published on 127.0.0.1 only. */
+  hostPort: number;
+}
+
+/** A container Berth started, as found by its labels. */
+export interface RuntimeContainer {
+  containerId: string;
+  appId: string;
+  deploymentId: string;
+  workerId: string;
+  jobId: string;
+  hostPort: number;
+  image: string;
+  running: boolean;
+  createdAt: Date;
+}
+
+export interface ContainerState {
+  exists: boolean;
+  running: boolean;
+  exitCode?: number;
+  oomKilled?: boolean;
+  /** The runtime's own word for the state (running, exited, created, …). */
+  status: string;
+}
+
+export type LogSink = (line: string) => void;
+
+export interface Runtime {
+  /** Builds (or, for an image source, makes sure of) the image and returns its reference. */
+  build(input: BuildInput, onLog: LogSink): Promise<string>;
+  start(spec: StartSpec): Promise<StartedContainer>;
+  /** Stops gracefully (SIGTERM, then SIGKILL after timeoutSec). A missing container is not an error. */
+  stop(containerId: string, timeoutSec?: number): Promise<void>;
+  /** Removes the container, stopping it if needed. A missing container is not an error. */
+  remove(containerId: string): Promise<void>;
+  /** The last `tail` lines of the container's output (stdout and stderr). */
+  logs(containerId: string, tail: number): Promise<string[]>;
+  /** Berth containers on this host; with a workerId, only that worker's. */
+  list(workerId?: string): Promise<RuntimeContainer[]>;
+  state(containerId: string): Promise<ContainerState>;
+}
+
+/** A runtime failure whose message is fit to show a user as a deployment's reason. */
+export class RuntimeError extends Error {
+  constructor(
+    readonly code: 'build_failed' | 'image_missing' | 'start_failed' | 'port_unavailable' | 'bad_input',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RuntimeError';
+  }
+}
