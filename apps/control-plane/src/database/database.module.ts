@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { CLOCK, Clock, ID_GENERATOR, IdGenerator } from '../common/clock';
 import { CONTROL_PLANE_CONFIG } from '../config/config.module';
-import { createDataSource } from './data-source';
+import { createDataSource, ensureDatabase } from './data-source';
 import { PG_POOL } from './pg-pool';
 import { Projections } from './projections.service';
 import { StreamHandler } from './stream-handler';
@@ -20,6 +20,7 @@ export { PG_POOL };
       provide: DataSource,
       inject: [CONTROL_PLANE_CONFIG],
       useFactory: async (config: ControlPlaneConfig) => {
+        await ensureDatabase(config.databaseUrl);
         const ds = createDataSource(config.databaseUrl, config.databasePoolSize);
         await ds.initialize();
         await ds.runMigrations({ transaction: 'each' });

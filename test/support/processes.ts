@@ -1,0 +1,97 @@
+/**
+ * Real Berth processes for end-to-end tests: the control plane and worker agents run from dist/
+ * exactly as `npm run control-plane` / `npm run agent` run them, with output kept in a log file.
+ */
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const repoRoot = path.resolve(__dirname, '../..');
+
+/** Compiles apps/ and libs/ into dist/ (only files that changed). */
+export function buildDist(): void {
+  execFileSync(process.execPath, [path.join(repoRoot, 'scripts/build.mjs')], { stdio: 'inherit' });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface BerthProcess {
+  child: ChildProcess;
+  logFile: string;
+  log(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+const logDir = mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-logs-'));
+
+export function startProcess(name: string, script: string, env: Record<string, string>): BerthProcess {
+  const logFile = path.join(logDir, `${name}-${Date.now()}.log`);
+  const out = createWriteStream(logFile);
+  const child = spawn(process.execPath, [path.join(repoRoot, script)], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.pipe(out);
+  child.stderr!.pipe(out);
+  return {
+    child,
+    logFile,
+    log: () => readFileSync(logFile, 'utf8'),
+    stop: (signal = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
+
+/** Polls `probe` until it returns a value (not undefined) or the deadline passes. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+}
+
+export function startControlPlaneProcess(env: { databaseUrl: string; port: number; adminToken: string; extra?: Record<string, string> }): BerthProcess {
+  return startProcess('control-plane', 'dist/apps/control-plane/src/main.js', {
+    DATABASE_URL: env.databaseUrl,
+    BERTH_PORT: String(env.port),
+    BERTH_HOST: '127.0.0.1',
+    BERTH_ADMIN_TOKEN: env.adminToken,
+    BERTH_POLL_INTERVAL_MS: '250',
+    BERTH_LOG_LEVEL: 'info',
+    ...env.extra,
+  });
+}
+
+export function startAgentProcess(env: { url: string; token: string; extra?: Record<string, string> }): BerthProcess {
+  return startProcess('agent', 'dist/apps/worker-agent/src/main.js', {
+    BERTH_URL: env.url,
+    BERTH_WORKER_TOKEN: env.token,
+    BERTH_WORKER_DIR: mkdtempSync(path.join(os.tmpdir(), 'berth-agent-')),
+    BERTH_LOG_LEVEL: 'info',
+    ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+    ...env.extra,
+  });
+}
