@@ -3,12 +3,20 @@
  * exactly as `npm run control-plane` / `npm run agent` run them, with output kept in a log file.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-export const repoRoot = path.resolve(__dirname, '../..');
+function findRepoRoot(from: string): string {
+  for (let dir = from; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'scripts', 'build.mjs'))) return dir;
+  }
+  throw new Error(`no Berth checkout above ${from}`);
+}
+
+/** The checkout's root, whether this file runs from test/ (Vitest) or dist/test/ (benchmarks). */
+export const repoRoot = findRepoRoot(__dirname);
 
 /** Compiles apps/ and libs/ into dist/ (only files that changed). */
 export function buildDist(): void {

@@ -1,0 +1,94 @@
+/**
+ * Berth's deploy of the test repository against a bare `git clone` + `docker build` + `docker run` +
+ * wait-for-HTTP of the same repository, alternated in one run on a warm build cache.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { createAppRepo, pushCommit } from '../test/support/git-fixture';
+import { startPlatform } from './support/platform';
+import type { BenchRow } from './support/table';
+
+const exec = promisify(execFile);
+const ROUNDS = Number(process.env.BERTH_BENCH_DEPLOY_ROUNDS ?? 5);
+
+async function waitHttp(url: string, expect: string, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (let delay = 10; Date.now() < until; delay = Math.min(delay * 2, 200)) {
+    try {
+      if ((await (await fetch(url)).text()).includes(expect)) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
+  throw new Error(`${url} never served ${expect}`);
+}
+
+/** The baseline a person would script by hand. */
+async function bareDeploy(repoUrl: string, message: string): Promise<number> {
+  const started = performance.now();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-bare-'));
+  const tag = `berth-bench-bare:${Date.now()}`;
+  try {
+    await exec('git', ['clone', '-q', '--depth', '1', repoUrl, dir]);
+    await exec('docker', ['build', '-q', '-t', tag, dir]);
+    const { stdout } = await exec('docker', ['run', '-d', '--label', 'berth.bench=bare', '-p', '127.0.0.1::8080', tag]);
+    const id = stdout.trim();
+    const port = (await exec('docker', ['port', id, '8080/tcp'])).stdout.trim().split('\n')[0].split(':').pop();
+    await waitHttp(`http://127.0.0.1:${port}/`, message);
+    const elapsed = performance.now() - started;
+    await exec('docker', ['rm', '-f', id]);
+    return elapsed;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function run(): Promise<BenchRow[]> {
+  const platform = await startPlatform();
+  const repo = await createAppRepo({ message: 'bench warm-up' });
+  try {
+    const app = await platform.api('/api/apps', { name: 'bench-deploy', source: { type: 'git', repoUrl: repo.url, branch: 'main' }, port: 8080, memoryMb: 64 });
+    const deployOnce = async () => {
+      const started = performance.now();
+      const d = await platform.api(`/api/apps/${app.body.id}/deployments`, {});
+      const done = await platform.waitDeployment(d.body.id);
+      if (done.status !== 'succeeded') throw new Error(`bench deploy failed: ${done.reason}`);
+      return performance.now() - started;
+    };
+    // Warm the build cache for both paths.
+    await deployOnce();
+    await bareDeploy(repo.url, 'bench warm-up');
+    const berth: number[] = [];
+    const bare: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const message = `bench round ${i}`;
+      await pushCommit(repo, message);
+      if (i % 2 === 0) {
+        berth.push(await deployOnce());
+        bare.push(await bareDeploy(repo.url, message));
+      } else {
+        bare.push(await bareDeploy(repo.url, message));
+        berth.push(await deployOnce());
+      }
+    }
+    const ratio = median(berth) / median(bare);
+    return [
+      { benchmark: 'deploy overhead', metric: 'Berth deploy, median', value: median(berth), unit: 'ms', note: `${ROUNDS} rounds, warm cache` },
+      { benchmark: 'deploy overhead', metric: 'bare clone+build+run+wait, median', value: median(bare), unit: 'ms' },
+      { benchmark: 'deploy overhead', metric: 'ratio Berth / bare', value: ratio, unit: 'x', goal: '<= 1.15' },
+    ];
+  } finally {
+    await platform.close();
+    await exec('docker', ['ps', '-aq', '--filter', 'label=berth.bench=bare']).then(async ({ stdout }) => {
+      const ids = stdout.split('\n').filter(Boolean);
+      if (ids.length) await exec('docker', ['rm', '-f', ...ids]);
+    });
+    await repo.remove();
+  }
+}

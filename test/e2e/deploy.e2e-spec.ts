@@ -1,0 +1,196 @@
+/**
+ * The first real path through Berth: real PostgreSQL, the control plane and a worker agent as real
+ * processes, a real Docker Engine building a git repository and running it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { docker, ensureBusyboxImage, removeContainersByLabel, removeImagesByLabel, requireDockerOrSkip } from '../support/docker';
+import { createAppRepo, pushCommit, type AppRepo } from '../support/git-fixture';
+import { buildDist, eventually, freePort, startAgentProcess, startControlPlaneProcess, type BerthProcess } from '../support/processes';
+
+const hasDocker = await requireDockerOrSkip();
+const ADMIN = 'bat_e2e_admin_token_abcdefghijklmnop';
+
+interface Deployment {
+  id: string;
+  status: string;
+  reason?: string;
+  commit?: string;
+  logTail?: string[];
+}
+
+describe.skipIf(!hasDocker)('deploy a git repository end to end', () => {
+  let db: TestDatabase;
+  let cp: BerthProcess;
+  let agent: BerthProcess;
+  let base: string;
+  let repo: AppRepo;
+  let appId: string;
+  let workerId: string;
+  let agentToken: string;
+  const unique = `berth-e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+
+  const api = async (path: string, init: { method?: string; json?: unknown } = {}) => {
+    const res = await fetch(base + path, {
+      method: init.method ?? (init.json === undefined ? 'GET' : 'POST'),
+      headers: { authorization: `Bearer ${ADMIN}`, ...(init.json === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: init.json === undefined ? undefined : JSON.stringify(init.json),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+
+  const deploymentReaches = (id: string, statuses: string[]) =>
+    eventually(`deployment ${id} to reach ${statuses.join('/')}`, async () => {
+      const { body } = await api(`/api/deployments/${id}`);
+      return statuses.includes(body?.status) ? (body as Deployment) : undefined;
+    }, 120_000, 250);
+
+  const page = async (address: string): Promise<string> => (await fetch(`http://${address}/`)).text();
+
+  beforeAll(async () => {
+    buildDist();
+    await ensureBusyboxImage();
+    db = await createTestDatabase();
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    cp = startControlPlaneProcess({ databaseUrl: db.url, port, adminToken: ADMIN });
+    await eventually('the control plane to answer /healthz', async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), 60_000);
+    const worker = await api('/api/workers', { json: { name: 'e2e-worker' } });
+    expect(worker.status).toBe(201);
+    workerId = worker.body.id;
+    agentToken = worker.body.token;
+    agent = startAgentProcess({ url: base, token: agentToken, extra: { BERTH_HEALTH_CHECK_DEADLINE_MS: '6000' } });
+    await eventually('the worker to come online', async () => ((await api(`/api/workers/${workerId}`)).body?.status === 'online' ? true : undefined));
+    repo = await createAppRepo({ message: `${unique} version one` });
+  }, 180_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    await cp?.stop();
+    if (workerId) await removeContainersByLabel(`berth.worker=${workerId}`);
+    if (appId) await removeImagesByLabel(`berth.app=${appId}`).catch(() => undefined);
+    await repo?.remove();
+    await db?.drop();
+  });
+
+  it('builds the repository, runs it and answers on the 127.0.0.1 endpoint', async () => {
+    const created = await api('/api/apps', { json: { name: 'hello-e2e', source: { type: 'git', repoUrl: repo.url, branch: 'main' }, port: 8080, memoryMb: 64 } });
+    expect(created.status).toBe(201);
+    appId = created.body.id;
+
+    const requested = await api(`/api/apps/${appId}/deployments`, { method: 'POST' });
+    expect(requested.status).toBe(202);
+    const done = await deploymentReaches(requested.body.id, ['succeeded', 'failed']);
+    expect(done.status, `deployment failed: ${done.reason}\n${agent.log().slice(-3000)}`).toBe('succeeded');
+    expect(done.commit).toBe(repo.head);
+
+    const app = (await api(`/api/apps/${appId}`)).body;
+    expect(app.status).toBe('running');
+    expect(app.endpoints).toHaveLength(1);
+    expect(app.endpoints[0].workerId).toBe(workerId);
+    expect(app.endpoints[0].address).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(await page(app.endpoints[0].address)).toContain(`${unique} version one`);
+
+    const logs = await api(`/api/deployments/${requested.body.id}/logs`);
+    expect(logs.status).toBe(200);
+    expect(JSON.stringify(logs.body)).toMatch(/Step 1\/|FROM/);
+  });
+
+  it('redeploys a new commit with no downtime: the old container serves until the new one is healthy, then is gone', async () => {
+    const before = (await api(`/api/apps/${appId}`)).body;
+    const oldAddress: string = before.endpoints[0].address;
+    const oldContainers = await docker.listContainers({ filters: { label: [`berth.app=${appId}`] } });
+    expect(oldContainers).toHaveLength(1);
+
+    const sha = await pushCommit(repo, `${unique} version two`);
+    const requested = await api(`/api/apps/${appId}/deployments`, { method: 'POST' });
+    expect(requested.status).toBe(202);
+
+    // Hit the old endpoint continuously until the deployment finishes.
+    let finished = false;
+    const answers: string[] = [];
+    const failures: string[] = [];
+    const poller = (async () => {
+      while (!finished) {
+        try {
+          answers.push(await page(oldAddress));
+        } catch (err) {
+          failures.push(String(err));
+        }
+      }
+    })();
+    const done = await deploymentReaches(requested.body.id, ['succeeded', 'failed']);
+    finished = true;
+    await poller;
+    expect(done.status, done.reason).toBe('succeeded');
+    expect(done.commit).toBe(sha);
+    expect(failures, 'the old version stopped answering before the new one was healthy').toEqual([]);
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers.every((a) => a.includes(`${unique} version one`))).toBe(true);
+
+    const after = (await api(`/api/apps/${appId}`)).body;
+    expect(after.endpoints[0].address).not.toBe(oldAddress);
+    expect(await page(after.endpoints[0].address)).toContain(`${unique} version two`);
+    await eventually('the old container to be removed', async () => {
+      const left = await docker.listContainers({ all: true, filters: { id: [oldContainers[0].Id] } });
+      return left.length === 0 ? true : undefined;
+    }, 30_000);
+    await expect(page(oldAddress)).rejects.toThrow();
+  });
+
+  it('a deploy that never becomes healthy fails with a reason and leaves the previous version serving', async () => {
+    const serving = (await api(`/api/apps/${appId}`)).body.endpoints[0].address;
+    await pushCommit(repo, `${unique} version three`, 'never-listens');
+    const requested = await api(`/api/apps/${appId}/deployments`, { method: 'POST' });
+    const done = await deploymentReaches(requested.body.id, ['succeeded', 'failed']);
+    expect(done.status).toBe('failed');
+    expect(done.reason).toMatch(/health/i);
+    expect(done.logTail?.join('\n')).toContain('will never listen');
+
+    const app = (await api(`/api/apps/${appId}`)).body;
+    expect(app.status).toBe('running');
+    expect(app.endpoints[0].address).toBe(serving);
+    expect(await page(serving)).toContain(`${unique} version two`);
+    const running = await docker.listContainers({ filters: { label: [`berth.app=${appId}`] } });
+    expect(running).toHaveLength(1);
+  });
+
+  it('GET /api/events shows each deployment as one correlated chain', async () => {
+    const all: { type: string; streamId: string; metadata: Record<string, string>; position: string }[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const { status, body } = await api(`/api/events?limit=200${after ? `&after=${encodeURIComponent(after)}` : ''}`);
+      expect(status).toBe(200);
+      all.push(...body.events);
+      if (body.events.length === 0) break;
+      after = body.next;
+    }
+    const deployments = (await api(`/api/apps/${appId}/deployments`)).body as Deployment[];
+    expect(deployments).toHaveLength(3);
+    for (const d of deployments) {
+      const chain = all.filter((e) => e.streamId === `deployment-${d.id}`);
+      const types = chain.map((e) => e.type);
+      expect(types.slice(0, 3)).toEqual(['DeploymentRequested', 'JobAssigned', 'JobStarted']);
+      expect(types.at(-1)).toBe(d.status === 'succeeded' ? 'JobSucceeded' : 'JobFailed');
+      const correlation = chain[0].metadata.correlationId;
+      expect(correlation).toBeTruthy();
+      expect(chain.every((e) => e.metadata.correlationId === correlation)).toBe(true);
+      for (let i = 1; i < chain.length; i++) expect(chain[i].metadata.causationId).toBe(chain[i - 1].metadata.eventId);
+    }
+  });
+
+  it('an agent restart adopts the running container instead of starting another', async () => {
+    const serving = (await api(`/api/apps/${appId}`)).body.endpoints[0].address;
+    const before = await docker.listContainers({ filters: { label: [`berth.app=${appId}`] } });
+    await agent.stop();
+    await eventually('the worker to be marked offline', async () => ((await api(`/api/workers/${workerId}`)).body?.status === 'offline' ? true : undefined));
+    expect(await page(serving)).toContain(`${unique} version two`);
+
+    agent = startAgentProcess({ url: base, token: agentToken, extra: { BERTH_HEALTH_CHECK_DEADLINE_MS: '6000' } });
+    await eventually('the worker to come back online', async () => ((await api(`/api/workers/${workerId}`)).body?.status === 'online' ? true : undefined));
+    const after = await docker.listContainers({ filters: { label: [`berth.app=${appId}`] } });
+    expect(after.map((c) => c.Id)).toEqual(before.map((c) => c.Id));
+    expect(await page(serving)).toContain(`${unique} version two`);
+  });
+});
