@@ -19,7 +19,7 @@ interface Deployment {
   logTail?: string[];
 }
 
-describe.skipIf(!hasDocker)('deploy a git repository end to end', () => {
+describe.skipIf(!hasDocker)('deploy a git repository end to end', { timeout: 180_000 }, () => {
   let db: TestDatabase;
   let cp: BerthProcess;
   let agent: BerthProcess;

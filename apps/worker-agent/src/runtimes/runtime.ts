@@ -19,6 +19,8 @@ export interface StartSpec {
   env: Record<string, string>;
   memoryMb: number;
   cpus?: number;
+  /** The commit the image was built from, kept on the container for adoption after a restart. */
+  commit?: string;
 }
 
 export interface StartedContainer {
@@ -36,6 +38,7 @@ export interface RuntimeContainer {
   jobId: string;
   hostPort: number;
   image: string;
+  commit?: string;
   running: boolean;
   createdAt: Date;
 }
@@ -47,6 +50,16 @@ export interface ContainerState {
   oomKilled?: boolean;
   /** The runtime's own word for the state (running, exited, created, …). */
   status: string;
+}
+
+/** Beside contracts' LABELS: the commit a container's image was built from. */
+export const COMMIT_LABEL = 'berth.commit';
+
+/** Image tag of a deployment's build: berth-app-<appId>:<deploymentId>, in Docker's alphabet. */
+export function imageTag(appId: string, deploymentId: string): string {
+  const repo = appId.toLowerCase().replace(/[^a-z0-9._-]/g, '-');
+  const tag = deploymentId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 128);
+  return `berth-app-${repo}:${tag}`;
 }
 
 export type LogSink = (line: string) => void;
