@@ -1,0 +1,94 @@
+/**
+ * Wires one agent together: Docker runtime, git, job runner and the connection. Containers found
+ * on the host at start-up are reported in hello (adopted), never started again.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { AgentConfig } from '@berth/config';
+import type { AdoptedContainer, WorkerCapacity } from '@berth/contracts';
+import type { Logger } from 'pino';
+import { AgentConnection } from './connection/agent-connection';
+import { WorkerIdentity } from './connection/worker-identity';
+import { Git } from './git/git';
+import { JobRunner } from './job-runner';
+import { DockerRuntime, dockerClient } from './runtimes/docker/docker-runtime';
+import type { Runtime, RuntimeContainer } from './runtimes/runtime';
+
+export const AGENT_VERSION = '0.1.0';
+/** On shutdown: how long running jobs may finish, then how long queued results may drain. */
+const SHUTDOWN_JOB_GRACE_MS = 10_000;
+const SHUTDOWN_FLUSH_MS = 3_000;
+
+export interface RunningAgent {
+  connection: AgentConnection;
+  /** Stops taking jobs, lets running ones finish (bounded), sends what it can, closes. Containers keep running. */
+  stop(): Promise<void>;
+}
+
+export function toAdopted(containers: RuntimeContainer[]): AdoptedContainer[] {
+  return containers.map((c) => ({ appId: c.appId, deploymentId: c.deploymentId, containerId: c.containerId, hostPort: c.hostPort, running: c.running }));
+}
+
+/** Checkouts left by an agent that was killed mid-build. */
+async function removeStaleCheckouts(workDir: string, log: Logger): Promise<void> {
+  const names = await readdir(workDir).catch(() => [] as string[]);
+  const stale = names.filter((n) => n.startsWith('build-'));
+  await Promise.all(stale.map((n) => rm(path.join(workDir, n), { recursive: true, force: true })));
+  if (stale.length > 0) log.info({ removed: stale.length }, 'removed stale build directories');
+}
+
+export async function startAgent(config: AgentConfig, logger: Logger, runtime?: Runtime): Promise<RunningAgent> {
+  const log = logger.child({ component: 'agent' });
+  let rt: Runtime;
+  if (runtime) {
+    rt = runtime;
+  } else {
+    const docker = dockerClient(config.dockerHost);
+    await docker.ping().catch((err: Error) => {
+      throw new Error(`no Docker Engine answers at ${config.dockerHost ?? 'unix:///var/run/docker.sock'}: ${err.message}`);
+    });
+    rt = new DockerRuntime({ docker, logger });
+  }
+  await removeStaleCheckouts(config.workDir, log);
+  const identity = new WorkerIdentity(config.workDir, config.workerToken);
+  let workerId = await identity.load();
+  let runner: JobRunner | undefined;
+  const capacity: WorkerCapacity = { memoryMb: config.capacityMemoryMb, cpus: config.capacityCpus };
+
+  const connection = new AgentConnection({
+    url: config.url,
+    token: config.workerToken,
+    logger,
+    // Before the first reply names this worker, every Berth container on the host is listed.
+    hello: async () => ({ capacity, advertiseIp: config.advertiseIp, agentVersion: AGENT_VERSION, containers: toAdopted(await rt.list(workerId)) }),
+    onHello: (reply) => {
+      if (workerId !== reply.workerId) {
+        workerId = reply.workerId;
+        void identity.save(reply.workerId).catch((err: unknown) => log.warn({ err }, 'could not remember the worker id'));
+      }
+      runner ??= new JobRunner({ runtime: rt, git: new Git(config.workDir, logger), reporter: connection, workerId: reply.workerId, healthCheckDeadlineMs: config.healthCheckDeadlineMs, logger });
+    },
+    onJob: (job) => (runner ? runner.submit(job) : { accepted: false }),
+    heartbeat: async () => ({
+      at: new Date().toISOString(),
+      capacity,
+      runningContainers: workerId ? (await rt.list(workerId)).filter((c) => c.running).length : 0,
+    }),
+    onAuthRejected: (message) => log.error({ message }, 'check BERTH_WORKER_TOKEN: the control plane refused it'),
+  });
+  connection.start();
+  log.info({ url: config.url, workDir: config.workDir, workerId }, 'agent started');
+
+  return {
+    connection,
+    async stop() {
+      log.info('stopping: no new jobs');
+      const finished = runner ? await runner.stop(SHUTDOWN_JOB_GRACE_MS) : true;
+      if (!finished) log.warn('jobs still running at shutdown; the control plane will send them again');
+      const flushed = await connection.flush(SHUTDOWN_FLUSH_MS);
+      if (!flushed) log.warn({ queued: connection.pendingMessages }, 'closing with unsent messages');
+      connection.close();
+      log.info('stopped; containers keep running');
+    },
+  };
+}

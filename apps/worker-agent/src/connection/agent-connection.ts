@@ -1,0 +1,250 @@
+/**
+ * The agent's one connection to the control plane: socket.io namespace /agent, worker token in the
+ * handshake. On every (re)connect: hello (with the containers found on the host), then the outbox
+ * is sent in order, one message at a time, each kept until acknowledged — so a control-plane
+ * restart loses no result. Heartbeats every HEARTBEAT_INTERVAL_MS while connected.
+ */
+import { AGENT_NAMESPACE, HEARTBEAT_INTERVAL_MS } from '@berth/contracts';
+import type { AgentAck, AgentHello, AgentHelloReply, HeartbeatMsg, JobSpec } from '@berth/contracts';
+import type { Logger } from 'pino';
+import { io } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import type { JobEvent, JobMessages, JobReporter } from '../jobs/job-reporter';
+import { OUTBOX_LIMIT, Outbox } from './outbox';
+
+export interface AgentConnectionOptions {
+  /** Control plane base URL; the namespace is appended. */
+  url: string;
+  token: string;
+  logger: Logger;
+  /** Builds the hello for each (re)connect (the containers on the host may have changed). */
+  hello(): Promise<AgentHello>;
+  onHello(reply: AgentHelloReply): void;
+  /** The answer to a `job` message. */
+  onJob(job: JobSpec): { accepted: boolean };
+  heartbeat(): Promise<HeartbeatMsg>;
+  /** Called when the server refuses the handshake (a wrong or revoked worker token). */
+  onAuthRejected?(message: string): void;
+  heartbeatIntervalMs?: number;
+  ackTimeoutMs?: number;
+  outboxLimit?: number;
+  /** Backoff between reconnects the agent does itself (after a refusal); socket.io's own uses the same bounds. */
+  reconnectDelayMs?: { min: number; max: number };
+}
+
+type AckReply = AgentAck<unknown>;
+type RawSocket = Pick<Socket, 'connected' | 'active' | 'connect' | 'disconnect' | 'on' | 'off'> & {
+  emit(event: string, ...args: unknown[]): unknown;
+};
+
+class Disconnected extends Error {}
+
+export class AgentConnection implements JobReporter {
+  private readonly log: Logger;
+  private readonly outbox: Outbox;
+  private readonly ackTimeoutMs: number;
+  private readonly backoff: { min: number; max: number };
+  private socket: RawSocket | undefined;
+  /** Hello acknowledged on the current connection: the outbox may flow. */
+  private ready = false;
+  private pumping = false;
+  private closed = false;
+  private failures = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private heartbeatPending = false;
+  private drainWaiters: (() => void)[] = [];
+  private jobsBeforeHello: { job: JobSpec; ack: (reply: { accepted: boolean }) => void }[] = [];
+
+  constructor(private readonly options: AgentConnectionOptions) {
+    this.log = options.logger.child({ component: 'agent-connection' });
+    this.outbox = new Outbox(options.outboxLimit ?? OUTBOX_LIMIT);
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+    this.backoff = options.reconnectDelayMs ?? { min: 500, max: 10_000 };
+  }
+
+  start(): void {
+    const socket = io(this.options.url.replace(/\/$/, '') + AGENT_NAMESPACE, {
+      auth: { token: this.options.token },
+      transports: ['websocket'],
+      reconnection: true,
+      reconnectionDelay: this.backoff.min,
+      reconnectionDelayMax: this.backoff.max,
+    });
+    this.socket = socket as unknown as RawSocket;
+    socket.on('connect', () => void this.onConnect());
+    socket.on('disconnect', (reason) => this.onDisconnect(reason));
+    socket.on('connect_error', (err) => this.onConnectError(err));
+    socket.on('job', (job: JobSpec, ack?: (reply: { accepted: boolean }) => void) => {
+      const answer = typeof ack === 'function' ? ack : () => undefined;
+      // A job may overtake our processing of the hello reply: hold it until we know who we are.
+      if (this.ready) this.takeJob(job, answer);
+      else this.jobsBeforeHello.push({ job, ack: answer });
+    });
+    this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), this.options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
+    this.heartbeatTimer.unref();
+  }
+
+  get connected(): boolean {
+    return this.ready;
+  }
+
+  get pendingMessages(): number {
+    return this.outbox.size;
+  }
+
+  /** JobReporter: queue the message; it is sent (again, if need be) until acknowledged. */
+  report<E extends JobEvent>(event: E, msg: JobMessages[E]): void {
+    if (this.outbox.push(event, msg) > 0) this.log.warn({ dropped: this.outbox.dropped }, 'outbox full: dropped the oldest build-log batch');
+    void this.pump();
+  }
+
+  /** Resolves true once everything queued so far was acknowledged, false after timeoutMs. */
+  flush(timeoutMs: number): Promise<boolean> {
+    if (this.outbox.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      timer.unref();
+      this.drainWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.ready = false;
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.reconnectTimer);
+    this.socket?.disconnect();
+  }
+
+  private async onConnect(): Promise<void> {
+    const socket = this.socket!;
+    this.log.info('connected; saying hello');
+    try {
+      const reply = (await this.request('hello', await this.options.hello())) as AgentAck<AgentHelloReply>;
+      if (!reply.ok) throw new Error(`hello refused: ${reply.error.message}`);
+      if (!reply.result?.workerId) throw new Error('hello reply carries no workerId');
+      if (!socket.connected) return;
+      this.options.onHello(reply.result);
+      this.ready = true;
+      this.failures = 0;
+      this.log.info({ workerId: reply.result.workerId, name: reply.result.name, queued: this.outbox.size }, 'hello acknowledged');
+      this.jobsBeforeHello.splice(0).forEach(({ job, ack }) => this.takeJob(job, ack));
+      void this.sendHeartbeat();
+      void this.pump();
+    } catch (err) {
+      if (err instanceof Disconnected || this.closed) return;
+      this.log.error({ err }, 'hello failed; reconnecting');
+      socket.disconnect();
+      this.scheduleReconnect();
+    }
+  }
+
+  private takeJob(job: JobSpec, ack: (reply: { accepted: boolean }) => void): void {
+    const reply = this.options.onJob(job);
+    this.log.info({ jobId: job.jobId, appId: job.appId, accepted: reply.accepted }, 'job received');
+    ack(reply);
+  }
+
+  private onDisconnect(reason: string): void {
+    this.ready = false;
+    // Unanswered jobs of the lost connection: the server sends them again.
+    this.jobsBeforeHello = [];
+    if (this.closed) return;
+    this.log.warn({ reason, queued: this.outbox.size }, 'disconnected from the control plane');
+    // A server-side disconnect is final for socket.io; we still want to come back.
+    if (reason === 'io server disconnect') this.scheduleReconnect();
+  }
+
+  private onConnectError(err: Error): void {
+    if (this.closed) return;
+    if (this.socket?.active) {
+      this.log.warn({ err: err.message }, 'cannot reach the control plane; retrying');
+      return;
+    }
+    // The server refused the handshake: socket.io will not retry on its own.
+    this.log.error({ err: err.message }, 'control plane refused the worker token');
+    this.options.onAuthRejected?.(err.message);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed) return;
+    clearTimeout(this.reconnectTimer);
+    const delay = Math.min(this.backoff.max, this.backoff.min * 2 ** Math.min(this.failures++, 16)) * (0.5 + Math.random() / 2);
+    this.reconnectTimer = setTimeout(() => {
+      if (!this.closed && !this.socket?.connected) this.socket?.connect();
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  /** Emits with an ack; rejects on ack timeout, or at once when the connection drops. */
+  private request(event: string, msg: unknown): Promise<AckReply> {
+    const socket = this.socket;
+    if (!socket?.connected) return Promise.reject(new Disconnected('not connected'));
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (err: Error | undefined, reply?: AckReply) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.off('disconnect', onDrop);
+        if (err) reject(err);
+        else resolve(reply as AckReply);
+      };
+      const onDrop = () => settle(new Disconnected('connection lost before the ack'));
+      const timer = setTimeout(() => settle(new Error(`no ack for ${event} within ${this.ackTimeoutMs} ms`)), this.ackTimeoutMs);
+      socket.on('disconnect', onDrop);
+      socket.emit(event, msg, (reply: AckReply) => settle(undefined, reply));
+    });
+  }
+
+  /** Sends the outbox head until empty or disconnected; one message in flight keeps the order. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.ready && !this.closed) {
+        const entry = this.outbox.peek();
+        if (!entry) break;
+        let reply: AckReply;
+        try {
+          reply = await this.request(entry.event, entry.msg);
+        } catch (err) {
+          if (err instanceof Disconnected) break;
+          this.log.warn({ err: (err as Error).message, event: entry.event }, 'no ack; sending again');
+          continue;
+        }
+        if (reply?.ok) {
+          this.outbox.remove(entry.id);
+        } else if ((reply?.error?.statusCode ?? 500) >= 500) {
+          this.log.warn({ event: entry.event, error: reply?.error }, 'control plane could not take the message; retrying');
+          await new Promise((r) => setTimeout(r, this.backoff.min).unref());
+        } else {
+          this.log.error({ event: entry.event, error: reply.error }, 'control plane refused the message; dropping it');
+          this.outbox.remove(entry.id);
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+    if (this.outbox.size === 0) this.drainWaiters.splice(0).forEach((w) => w());
+    else if (this.ready && !this.closed) void this.pump();
+  }
+
+  private async sendHeartbeat(): Promise<void> {
+    if (!this.ready || this.heartbeatPending) return;
+    this.heartbeatPending = true;
+    try {
+      const reply = await this.request('heartbeat', await this.options.heartbeat());
+      if (!reply?.ok) this.log.warn({ error: reply?.error }, 'heartbeat refused');
+    } catch (err) {
+      if (!(err instanceof Disconnected)) this.log.warn({ err: (err as Error).message }, 'heartbeat failed');
+    } finally {
+      this.heartbeatPending = false;
+    }
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Takes jobs from the control plane and runs them: one at a time per app (a queue per app), a few
+ * apps at once, each job once. A job sent again — after a reconnect, or after the agent restarted —
+ * is recognised by its jobId (in memory) or by the label on the container it started (on the host).
+ */
+import type { JobSpec } from '@berth/contracts';
+import type { Logger } from 'pino';
+import type { Cloner, Clock, DeployContext } from './jobs/deploy-job';
+import { runDeployJob } from './jobs/deploy-job';
+import type { JobReporter, JobResult } from './jobs/job-reporter';
+import type { ProbeResult } from './health-check';
+import { realClock } from './health-check';
+import type { Runtime } from './runtimes/runtime';
+
+/** Jobs of different apps that run at the same time. */
+export const MAX_CONCURRENT_JOBS = 2;
+/** Results remembered, to answer a job sent again after it finished. */
+const REMEMBERED_RESULTS = 1_000;
+
+export interface JobRunnerOptions {
+  runtime: Runtime;
+  git: Cloner;
+  reporter: JobReporter;
+  workerId: string;
+  healthCheckDeadlineMs: number;
+  logger: Logger;
+  maxConcurrentJobs?: number;
+  /** Default 5 s: time for proxies polling the route config to move off the old container. */
+  previousContainerDrainMs?: number;
+  stopTimeoutSec?: number;
+  clock?: Clock;
+  probe?: (url: string, timeoutMs: number) => Promise<ProbeResult>;
+}
+
+/** A counting semaphore: at most `limit` holders; waiters served in arrival order. */
+class Slots {
+  private used = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async acquire(): Promise<void> {
+    if (this.used < this.limit) {
+      this.used++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.used--;
+  }
+}
+
+export class JobRunner {
+  private readonly log: Logger;
+  private readonly ctx: DeployContext;
+  private readonly slots: Slots;
+  /** Per app, the tail of its queue. */
+  private readonly appQueues = new Map<string, Promise<void>>();
+  private readonly inFlight = new Set<string>();
+  private readonly results = new Map<string, JobResult>();
+  private accepting = true;
+
+  constructor(options: JobRunnerOptions) {
+    this.log = options.logger.child({ component: 'job-runner' });
+    this.slots = new Slots(options.maxConcurrentJobs ?? MAX_CONCURRENT_JOBS);
+    this.ctx = {
+      runtime: options.runtime,
+      git: options.git,
+      reporter: options.reporter,
+      workerId: options.workerId,
+      healthCheckDeadlineMs: options.healthCheckDeadlineMs,
+      previousContainerDrainMs: options.previousContainerDrainMs ?? 5_000,
+      stopTimeoutSec: options.stopTimeoutSec ?? 10,
+      clock: options.clock ?? realClock,
+      logger: this.log,
+      probe: options.probe,
+    };
+  }
+
+  /** The answer to the server's `job` message. Never runs a jobId twice. */
+  submit(job: JobSpec): { accepted: boolean } {
+    if (!this.accepting) return { accepted: false };
+    if (this.inFlight.has(job.jobId)) {
+      this.log.info({ jobId: job.jobId }, 'job already queued or running; not starting it again');
+      return { accepted: true };
+    }
+    const done = this.results.get(job.jobId);
+    if (done) {
+      this.log.info({ jobId: job.jobId }, 'job already finished; reporting its result again');
+      this.ctx.reporter.report(done.event, done.msg);
+      return { accepted: true };
+    }
+    this.inFlight.add(job.jobId);
+    const previous = this.appQueues.get(job.appId) ?? Promise.resolve();
+    const next = previous.then(() => this.runInSlot(job));
+    this.appQueues.set(job.appId, next);
+    void next.finally(() => {
+      if (this.appQueues.get(job.appId) === next) this.appQueues.delete(job.appId);
+    });
+    return { accepted: true };
+  }
+
+  private async runInSlot(job: JobSpec): Promise<void> {
+    await this.slots.acquire();
+    try {
+      const existing = (await this.ctx.runtime.list(this.ctx.workerId)).find((c) => c.jobId === job.jobId);
+      const result = await runDeployJob(job, this.ctx, existing);
+      this.remember(job.jobId, result);
+    } catch (err) {
+      // runDeployJob reports its own failures; this is the runtime being unreachable before it began.
+      this.log.error({ err, jobId: job.jobId }, 'job could not run');
+      const result: JobResult = { event: 'job:failed', msg: { jobId: job.jobId, reason: `agent error: ${(err as Error).message}`, logTail: [] } };
+      this.ctx.reporter.report('job:started', { jobId: job.jobId, phase: job.app.source.type === 'git' ? 'building' : 'starting' });
+      this.ctx.reporter.report(result.event, result.msg);
+      this.remember(job.jobId, result);
+    } finally {
+      this.inFlight.delete(job.jobId);
+      this.slots.release();
+    }
+  }
+
+  private remember(jobId: string, result: JobResult): void {
+    this.results.set(jobId, result);
+    if (this.results.size > REMEMBERED_RESULTS) this.results.delete(this.results.keys().next().value as string);
+  }
+
+  /** Jobs queued or running. */
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  /** Resolves once every job submitted so far has finished. */
+  async idle(): Promise<void> {
+    while (this.appQueues.size > 0) await Promise.all([...this.appQueues.values()]);
+  }
+
+  /** Stops taking jobs and waits (up to timeoutMs) for the running ones. Containers keep running. */
+  async stop(timeoutMs: number): Promise<boolean> {
+    this.accepting = false;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+      timer.unref();
+    });
+    const finished = await Promise.race([this.idle().then(() => true as const), timedOut]);
+    clearTimeout(timer);
+    return finished;
+  }
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import type { JobEvent, JobMessages, JobReporter } from './job-reporter';
+import { LogBatcher } from './log-batcher';
+
+class Recorder implements JobReporter {
+  readonly sent: { event: JobEvent; msg: unknown }[] = [];
+  report<E extends JobEvent>(event: E, msg: JobMessages[E]): void {
+    this.sent.push({ event, msg });
+  }
+}
+
+describe('LogBatcher', () => {
+  it('sends full batches at once and the rest on flush, with a per-job increasing seq', () => {
+    const rec = new Recorder();
+    const at = new Date('2025-01-01T00:00:00Z');
+    const batcher = new LogBatcher('j1', rec, () => at, { maxLines: 2, maxDelayMs: 60_000 });
+    ['a', 'b', 'c'].forEach((l) => batcher.push(l));
+    expect(rec.sent).toHaveLength(1);
+    batcher.flush();
+    batcher.flush();
+    const batches = rec.sent.map((s) => (s.msg as JobMessages['job:log']).lines.map((l) => [l.seq, l.line]));
+    expect(batches).toEqual([[[1, 'a'], [2, 'b']], [[3, 'c']]]);
+    expect((rec.sent[0]!.msg as JobMessages['job:log']).lines[0]!.at).toBe('2025-01-01T00:00:00.000Z');
+  });
+
+  it('cuts very long lines and keeps the last lines for a failure tail', () => {
+    const rec = new Recorder();
+    const batcher = new LogBatcher('j1', rec, undefined, { maxLineLength: 5, keepLast: 2 });
+    ['1234567', 'x', 'y'].forEach((l) => batcher.push(l));
+    batcher.flush();
+    expect((rec.sent[0]!.msg as JobMessages['job:log']).lines[0]!.line).toBe('12345…');
+    expect(batcher.tail()).toEqual(['x', 'y']);
+  });
+});

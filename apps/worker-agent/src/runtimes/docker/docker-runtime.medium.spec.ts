@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { LABELS } from '@berth/contracts';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUSYBOX_IMAGE, docker, ensureBusyboxImage, removeContainersByLabel, removeImagesByLabel, requireDockerOrSkip, tempDir } from '../../../../../test/support/docker';
+import { FIXTURE_APP_PORT, fixtureDockerfile } from '../../../../../test/support/git-fixture';
+import type { FixtureBehaviour } from '../../../../../test/support/git-fixture';
+import { httpProbe, realClock, waitUntilHealthy } from '../../health-check';
+import { COMMIT_LABEL, RuntimeError, imageTag } from '../runtime';
+import type { StartSpec } from '../runtime';
+import { DockerRuntime } from './docker-runtime';
+import { PortAllocator } from './port-allocator';
+
+const hasDocker = requireDockerOrSkip();
+
+/** Resolves once the container's followed output satisfies `done`. */
+async function followLogsUntil(containerId: string, done: (text: string) => boolean): Promise<void> {
+  const stream = (await docker.getContainer(containerId).logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream & { destroy(): void };
+  await new Promise<void>((resolve, reject) => {
+    let text = '';
+    stream.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (done(text)) resolve();
+    });
+    stream.on('error', reject);
+    stream.on('end', () => (done(text) ? resolve() : reject(new Error(`logs ended without the expected output: ${text}`))));
+  });
+  stream.destroy();
+}
+const logger = pino({ level: 'silent' });
+
+describe.skipIf(!hasDocker)('DockerRuntime (real Docker Engine)', () => {
+  const run = randomBytes(4).toString('hex');
+  const appId = `rt-${run}`;
+  const workerId = `worker-${run}`;
+  const message = `hello from runtime test ${run}`;
+  const runtime = new DockerRuntime({ docker, logger });
+  const dirs: (() => Promise<void>)[] = [];
+  const images: Partial<Record<FixtureBehaviour, string>> = {};
+
+  /** A build context like a checkout of the fixture repo. */
+  async function context(behaviour: FixtureBehaviour, dockerfile = fixtureDockerfile(behaviour)): Promise<string> {
+    const { dir, remove } = await tempDir('berth-ctx-');
+    dirs.push(remove);
+    await writeFile(path.join(dir, 'Dockerfile'), dockerfile);
+    await writeFile(path.join(dir, 'index.html'), `${message}\n`);
+    return dir;
+  }
+
+  async function buildFixture(behaviour: FixtureBehaviour, lines: string[] = []): Promise<string> {
+    const tag = imageTag(appId, `${behaviour}-${run}`);
+    return runtime.build({ type: 'git', appId, contextDir: await context(behaviour), dockerfilePath: 'Dockerfile', tag }, (l) => lines.push(l));
+  }
+
+  function spec(image: string, deploymentId: string, extra: Partial<StartSpec> = {}): StartSpec {
+    return { appId, deploymentId, jobId: `job-${deploymentId}`, workerId, image, port: FIXTURE_APP_PORT, env: { GREETING: 'hi', PORT: '1' }, memoryMb: 64, ...extra };
+  }
+
+  beforeAll(async () => {
+    await ensureBusyboxImage();
+    for (const b of ['healthy', 'never-listens', 'exits'] as const) images[b] = await buildFixture(b);
+  });
+
+  afterAll(async () => {
+    await removeContainersByLabel(`${LABELS.app}=${appId}`);
+    await removeImagesByLabel(`${LABELS.app}=${appId}`);
+    await Promise.all(dirs.map((d) => d()));
+  });
+
+  it('builds through the Engine, streaming the build output, and tags berth-app-<appId>:<deploymentId>', async () => {
+    const lines: string[] = [];
+    const image = await buildFixture('healthy', lines);
+    expect(image).toBe(`berth-app-${appId}:healthy-${run}`);
+    expect(lines).toContain(`Step 1/5 : FROM ${BUSYBOX_IMAGE}`);
+    expect(lines).toContain(`Successfully tagged ${image}`);
+    const inspected = await docker.getImage(image).inspect();
+    expect(inspected.Config.Labels?.[LABELS.app]).toBe(appId);
+  });
+
+  it("fails a broken build with the builder's own message", async () => {
+    const dir = await context('healthy', `FROM ${BUSYBOX_IMAGE}\nRUN echo about to fail && exit 7\n`);
+    const lines: string[] = [];
+    const build = runtime.build({ type: 'git', appId, contextDir: dir, dockerfilePath: 'Dockerfile', tag: imageTag(appId, `broken-${run}`) }, (l) => lines.push(l));
+    await expect(build).rejects.toThrow(/^build failed: The command .*returned a non-zero code: 7$/);
+    expect(lines).toContain('about to fail');
+    await expect(runtime.build({ type: 'git', appId, contextDir: dir, dockerfilePath: '../../etc/passwd', tag: 'x' }, () => undefined)).rejects.toThrow(
+      'must be a path inside the repository',
+    );
+  });
+
+  it('uses an image source that is present, and fails clearly when it is absent', async () => {
+    expect(await runtime.build({ type: 'image', image: BUSYBOX_IMAGE }, () => undefined)).toBe(BUSYBOX_IMAGE);
+    const missing = runtime.build({ type: 'image', image: `berth-test/absent-${run}:nope` }, () => undefined);
+    await expect(missing).rejects.toThrow(`image berth-test/absent-${run}:nope is not present on worker and cannot be pulled`);
+  });
+
+  it('starts the app on 127.0.0.1 only, with labels, limits, env and no restart policy', async () => {
+    const { containerId, hostPort } = await runtime.start(spec(images.healthy!, 'd-serve', { cpus: 0.5, commit: 'abc123' }));
+    const health = await waitUntilHealthy({ hostPort, path: '/', deadlineMs: 10_000 }, { ...realClock, probe: httpProbe, containerState: () => runtime.state(containerId) });
+    expect(health.healthy).toBe(true);
+    const res = await fetch(`http://127.0.0.1:${hostPort}/`);
+    expect(await res.text()).toContain(message);
+
+    const info = await docker.getContainer(containerId).inspect();
+    expect(info.Config.Labels).toMatchObject({
+      [LABELS.app]: appId,
+      [LABELS.deployment]: 'd-serve',
+      [LABELS.worker]: workerId,
+      [LABELS.job]: 'job-d-serve',
+      [LABELS.port]: String(hostPort),
+      [COMMIT_LABEL]: 'abc123',
+    });
+    expect(info.HostConfig.PortBindings).toEqual({ [`${FIXTURE_APP_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] });
+    const published = (info.NetworkSettings.Ports as Record<string, { HostIp: string; HostPort: string }[] | null>)[`${FIXTURE_APP_PORT}/tcp`];
+    expect(published).toEqual([{ HostIp: '127.0.0.1', HostPort: String(hostPort) }]);
+    expect(info.HostConfig.Memory).toBe(64 * 1024 * 1024);
+    expect(info.HostConfig.NanoCpus).toBe(500_000_000);
+    expect(info.HostConfig.RestartPolicy?.Name).toBe('no');
+    expect(info.Config.Env).toEqual(expect.arrayContaining(['GREETING=hi', `PORT=${FIXTURE_APP_PORT}`]));
+    expect(info.Config.Env).not.toContain('PORT=1');
+  });
+
+  it("lists this worker's containers by label, and no other worker's", async () => {
+    const { containerId, hostPort } = await runtime.start(spec(images.healthy!, 'd-list'));
+    const other = await runtime.start(spec(images.healthy!, 'd-other', { workerId: `${workerId}-other` }));
+    const mine = await runtime.list(workerId);
+    expect(mine.find((c) => c.containerId === containerId)).toMatchObject({ appId, deploymentId: 'd-list', jobId: 'job-d-list', workerId, hostPort, running: true });
+    expect(mine.some((c) => c.containerId === other.containerId)).toBe(false);
+    const all = await runtime.list();
+    expect(all.some((c) => c.containerId === other.containerId)).toBe(true);
+  });
+
+  it('tails the logs and reports the exit code of a container that stopped', async () => {
+    const chatty = await runtime.start(spec(images['never-listens']!, 'd-logs'));
+    const exits = await runtime.start(spec(images.exits!, 'd-exits'));
+    await docker.getContainer(exits.containerId).wait();
+    expect(await runtime.state(exits.containerId)).toMatchObject({ exists: true, running: false, exitCode: 3, status: 'exited' });
+    expect(await runtime.logs(exits.containerId, 50)).toEqual(['fatal: missing configuration']);
+    // The chatty app prints two lines at boot: follow its output until they are there.
+    await followLogsUntil(chatty.containerId, (text) => text.includes('still not listening'));
+    const lines = await runtime.logs(chatty.containerId, 50);
+    expect(lines).toEqual(['app booting, will never listen', 'still not listening']);
+    expect(await runtime.logs(chatty.containerId, 1)).toEqual(['still not listening']);
+  });
+
+  it('stops and removes; a container that is already gone is not an error', async () => {
+    const { containerId } = await runtime.start(spec(images.healthy!, 'd-stop'));
+    await runtime.stop(containerId, 1);
+    expect(await runtime.state(containerId)).toMatchObject({ exists: true, running: false });
+    await runtime.stop(containerId, 1);
+    await runtime.remove(containerId);
+    expect(await runtime.state(containerId)).toEqual({ exists: false, running: false, status: 'missing' });
+    await runtime.remove(containerId);
+    expect(await runtime.logs(containerId, 10)).toEqual([]);
+  });
+
+  it('publishes on another port when Docker finds the one it picked taken', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const taken = (squatter.address() as AddressInfo).port;
+    try {
+      // A probe that lies, so the allocator offers the taken port first and Docker has to refuse it.
+      const ports = new PortAllocator({ min: taken, max: taken + 1 }, async () => true, () => 0);
+      const lying = new DockerRuntime({ docker, logger, ports });
+      const { hostPort } = await lying.start(spec(images.healthy!, 'd-port'));
+      expect(hostPort).toBe(taken + 1);
+      expect((await runtime.list(workerId)).filter((c) => c.deploymentId === 'd-port')).toHaveLength(1);
+    } finally {
+      squatter.close();
+    }
+  });
+
+  it('fails to start with a typed error when the image does not exist', async () => {
+    const start = runtime.start(spec(`berth-app-${appId}:missing`, 'd-missing'));
+    await expect(start).rejects.toBeInstanceOf(RuntimeError);
+    await expect(runtime.start(spec(`berth-app-${appId}:missing`, 'd-missing2'))).rejects.toThrow('is not present on worker');
+  });
+});

@@ -1,0 +1,245 @@
+/**
+ * The Docker runtime: the agent's one adapter to the Docker Engine (dockerode, option objects only).
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import Docker from 'dockerode';
+import type { Logger } from 'pino';
+import { LABELS } from '@berth/contracts';
+import { COMMIT_LABEL, RuntimeError } from '../runtime';
+import type { BuildInput, ContainerState, LogSink, Runtime, RuntimeContainer, StartSpec, StartedContainer } from '../runtime';
+import { demuxLogs, followEngineStream, textLines } from './docker-streams';
+import { PortAllocator } from './port-allocator';
+
+/** Tries at publishing a container when Docker says the host port we picked is taken. */
+const PORT_ATTEMPTS = 5;
+
+export interface DockerRuntimeOptions {
+  docker: Docker;
+  logger: Logger;
+  ports?: PortAllocator;
+}
+
+/** A dockerode client for a standard DOCKER_HOST value (unset: the local socket). */
+export function dockerClient(dockerHost?: string): Docker {
+  if (!dockerHost) return new Docker({ socketPath: '/var/run/docker.sock' });
+  const u = new URL(dockerHost);
+  if (u.protocol === 'unix:') return new Docker({ socketPath: u.pathname });
+  if (u.protocol === 'tcp:' || u.protocol === 'http:') return new Docker({ host: u.hostname, port: Number(u.port || 2375), protocol: 'http' });
+  if (u.protocol === 'https:') return new Docker({ host: u.hostname, port: Number(u.port || 2376), protocol: 'https' });
+  throw new Error(`DOCKER_HOST ${dockerHost} is not supported (use unix://, tcp:// or https://)`);
+}
+
+export function containerName(appId: string, jobId: string): string {
+  return `berth-${appId}-${jobId}`.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 200);
+}
+
+interface EngineError {
+  statusCode?: number;
+  json?: { message?: string };
+  message?: string;
+}
+
+function engineMessage(err: unknown): string {
+  const e = err as EngineError;
+  return (e?.json?.message ?? e?.message ?? String(err)).trim();
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as EngineError)?.statusCode;
+}
+
+function isPortTaken(err: unknown): boolean {
+  return /port is already allocated|address already in use/i.test(engineMessage(err));
+}
+
+/** A Dockerfile path inside the context: relative, no way out of it. */
+function safeDockerfilePath(p: string): string {
+  const normal = path.posix.normalize(p.replace(/\\/g, '/'));
+  if (path.posix.isAbsolute(normal) || normal === '..' || normal.startsWith('../')) {
+    throw new RuntimeError('bad_input', `dockerfilePath "${p}" must be a path inside the repository`);
+  }
+  return normal;
+}
+
+export class DockerRuntime implements Runtime {
+  private readonly docker: Docker;
+  private readonly log: Logger;
+  private readonly ports: PortAllocator;
+
+  constructor(options: DockerRuntimeOptions) {
+    this.docker = options.docker;
+    this.log = options.logger.child({ component: 'docker-runtime' });
+    this.ports = options.ports ?? new PortAllocator();
+  }
+
+  async build(input: BuildInput, onLog: LogSink): Promise<string> {
+    if (input.type === 'image') return this.ensureImage(input.image, onLog);
+    const dockerfile = safeDockerfilePath(input.dockerfilePath);
+    // The context is the checkout without its .git directory; .dockerignore is honoured by dockerode.
+    const entries = (await readdir(input.contextDir)).filter((name) => name !== '.git');
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.docker.buildImage(
+        { context: input.contextDir, src: entries },
+        { t: input.tag, dockerfile, rm: true, forcerm: true, labels: { [LABELS.app]: input.appId } },
+      );
+    } catch (err) {
+      throw new RuntimeError('build_failed', `build failed: ${engineMessage(err)}`);
+    }
+    const failure = await followEngineStream(stream, (event) => {
+      if (event.stream) for (const line of textLines(event.stream)) onLog(line);
+      else if (event.status) onLog(event.id ? `${event.id}: ${event.status}` : event.status);
+    }).catch((err: unknown) => `build stream broke: ${engineMessage(err)}`);
+    if (failure !== undefined) {
+      onLog(failure);
+      throw new RuntimeError('build_failed', `build failed: ${failure.trim()}`);
+    }
+    this.log.info({ tag: input.tag }, 'image built');
+    return input.tag;
+  }
+
+  private async ensureImage(image: string, onLog: LogSink): Promise<string> {
+    try {
+      await this.docker.getImage(image).inspect();
+      onLog(`image ${image} is present`);
+      return image;
+    } catch (err) {
+      if (statusOf(err) !== 404) throw new RuntimeError('image_missing', `cannot inspect image ${image}: ${engineMessage(err)}`);
+    }
+    onLog(`image ${image} is not present; pulling`);
+    let failure: string | undefined;
+    try {
+      const stream = await this.docker.pull(image);
+      failure = await followEngineStream(stream, (event) => {
+        if (event.status) onLog(event.id ? `${event.id}: ${event.status}` : event.status);
+      });
+    } catch (err) {
+      failure = engineMessage(err);
+    }
+    if (failure !== undefined) throw new RuntimeError('image_missing', `image ${image} is not present on worker and cannot be pulled: ${failure}`);
+    return image;
+  }
+
+  async start(spec: StartSpec): Promise<StartedContainer> {
+    const taken = new Set((await this.list()).map((c) => c.hostPort));
+    let lastError = '';
+    for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
+      const hostPort = await this.ports.allocate(taken);
+      try {
+        const containerId = await this.createAndStart(spec, hostPort);
+        this.log.info({ appId: spec.appId, deploymentId: spec.deploymentId, containerId, hostPort }, 'container started');
+        return { containerId, hostPort };
+      } catch (err) {
+        if (!isPortTaken(err)) throw err;
+        lastError = engineMessage(err);
+        taken.add(hostPort);
+        this.log.warn({ hostPort, attempt }, 'host port taken, trying another');
+      } finally {
+        this.ports.release(hostPort);
+      }
+    }
+    throw new RuntimeError('port_unavailable', `could not publish port ${spec.port}: ${lastError}`);
+  }
+
+  private async createAndStart(spec: StartSpec, hostPort: number): Promise<string> {
+    const env = Object.entries(spec.env)
+      .filter(([k]) => k !== 'PORT')
+      .map(([k, v]) => `${k}=${v}`);
+    const portKey = `${spec.port}/tcp`;
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer({
+        name: containerName(spec.appId, spec.jobId),
+        Image: spec.image,
+        Env: [...env, `PORT=${spec.port}`],
+        ExposedPorts: { [portKey]: {} },
+        Labels: {
+          [LABELS.app]: spec.appId,
+          [LABELS.deployment]: spec.deploymentId,
+          [LABELS.worker]: spec.workerId,
+          [LABELS.job]: spec.jobId,
+          [LABELS.port]: String(hostPort),
+          ...(spec.commit ? { [COMMIT_LABEL]: spec.commit } : {}),
+        },
+        HostConfig: {
+          Memory: spec.memoryMb * 1024 * 1024,
+          ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
+          RestartPolicy: { Name: 'no' },
+          PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] },
+          LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+        },
+      });
+    } catch (err) {
+      if (statusOf(err) === 404) throw new RuntimeError('image_missing', `image ${spec.image} is not present on worker`);
+      throw new RuntimeError('start_failed', `cannot create container: ${engineMessage(err)}`);
+    }
+    try {
+      await container.start();
+      return container.id;
+    } catch (err) {
+      await container.remove({ force: true, v: true }).catch(() => undefined);
+      if (isPortTaken(err)) throw err;
+      throw new RuntimeError('start_failed', `cannot start container: ${engineMessage(err)}`);
+    }
+  }
+
+  async stop(containerId: string, timeoutSec = 10): Promise<void> {
+    try {
+      await this.docker.getContainer(containerId).stop({ t: timeoutSec });
+    } catch (err) {
+      // 304: already stopped; 404: already gone.
+      if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err;
+    }
+  }
+
+  async remove(containerId: string): Promise<void> {
+    try {
+      await this.docker.getContainer(containerId).remove({ force: true, v: true });
+    } catch (err) {
+      // 404: gone; 409: removal already in progress.
+      if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
+    }
+  }
+
+  async logs(containerId: string, tail: number): Promise<string[]> {
+    try {
+      const buf = await this.docker.getContainer(containerId).logs({ stdout: true, stderr: true, tail, follow: false });
+      return demuxLogs(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf))).slice(-tail);
+    } catch (err) {
+      if (statusOf(err) === 404) return [];
+      throw err;
+    }
+  }
+
+  async list(workerId?: string): Promise<RuntimeContainer[]> {
+    const label = workerId ? [LABELS.app, `${LABELS.worker}=${workerId}`] : [LABELS.app];
+    const found = await this.docker.listContainers({ all: true, filters: { label } });
+    return found.map((c) => {
+      const labels = c.Labels ?? {};
+      const published = c.Ports?.find((p) => p.IP === '127.0.0.1' && p.PublicPort)?.PublicPort;
+      return {
+        containerId: c.Id,
+        appId: labels[LABELS.app] ?? '',
+        deploymentId: labels[LABELS.deployment] ?? '',
+        workerId: labels[LABELS.worker] ?? '',
+        jobId: labels[LABELS.job] ?? '',
+        hostPort: Number(labels[LABELS.port] ?? published ?? 0),
+        image: c.Image,
+        commit: labels[COMMIT_LABEL],
+        running: c.State === 'running',
+        createdAt: new Date(c.Created * 1000),
+      };
+    });
+  }
+
+  async state(containerId: string): Promise<ContainerState> {
+    try {
+      const info = await this.docker.getContainer(containerId).inspect();
+      return { exists: true, running: info.State.Running, exitCode: info.State.ExitCode, oomKilled: info.State.OOMKilled, status: info.State.Status };
+    } catch (err) {
+      if (statusOf(err) === 404) return { exists: false, running: false, status: 'missing' };
+      throw err;
+    }
+  }
+}
