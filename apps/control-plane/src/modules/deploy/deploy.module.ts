@@ -1,4 +1,11 @@
 import { Module } from '@nestjs/common';
+import { DeployController } from './deploy.controller';
+import { DeployService } from './deploy.service';
 
-@Module({})
+/** Deployments: the HTTP API, the agent-facing commands (DeployService) and the `deployments` read model. */
+@Module({
+  controllers: [DeployController],
+  providers: [DeployService],
+  exports: [DeployService],
+})
 export class DeployModule {}

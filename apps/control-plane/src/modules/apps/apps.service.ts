@@ -1,0 +1,140 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { streamIds, type AppSpec, type AppStatus, type AppView } from '@berth/contracts';
+import { ConcurrencyError, cursorOfAppend, EventStore, type EventMetadata, type ExpectedVersion, type StreamAppend } from '@berth/event-store';
+import type { Pool } from 'pg';
+import { CLOCK, Clock, ID_GENERATOR, IdGenerator } from '../../common/clock';
+import { notFound } from '../../common/errors';
+import type { RequestMeta } from '../../common/request-meta';
+import { PG_POOL } from '../../database/pg-pool';
+import { Projections } from '../../database/projections.service';
+import { StreamHandler } from '../../database/stream-handler';
+import { isUuid } from './app-spec.rules';
+import { appDecider, appNameDecider, normaliseSpec, type AppPatch } from './apps.decider';
+import { appsProjector } from './projections/apps.projector';
+
+const MAX_ATTEMPTS = 5;
+
+interface AppRow {
+  id: string;
+  spec: AppSpec;
+  status: AppStatus;
+  current_worker_id: string | null;
+  current_host_port: number | null;
+  advertise_ip: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const SELECT_APPS = `
+  SELECT a.id, a.spec, a.status, a.current_worker_id, a.current_host_port, w.advertise_ip, a.created_at, a.updated_at
+  FROM apps a LEFT JOIN workers w ON w.id = a.current_worker_id`;
+
+const expected = (version: number): ExpectedVersion => (version === 0 ? 'no_stream' : version);
+
+@Injectable()
+export class AppsService implements OnModuleInit {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly store: EventStore,
+    private readonly streams: StreamHandler,
+    private readonly projections: Projections,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
+  ) {}
+
+  onModuleInit(): void {
+    this.projections.register(appsProjector);
+  }
+
+  /** AppNameClaimed (stream appname-<name>) and AppCreated (stream app-<id>), in one atomic append. */
+  async create(spec: AppSpec, meta: RequestMeta): Promise<AppView> {
+    const appId = this.ids.newId();
+    await this.appendAtomically(meta, async () => {
+      const name = await this.streams.load(streamIds.appName(spec.name), appNameDecider);
+      const now = this.clock.now();
+      return [
+        {
+          streamId: streamIds.appName(spec.name),
+          streamType: 'appname',
+          expectedVersion: expected(name.version),
+          events: appNameDecider.decide({ type: 'ClaimAppName', name: spec.name, appId }, name.state, now),
+        },
+        {
+          streamId: streamIds.app(appId),
+          streamType: 'app',
+          expectedVersion: 'no_stream',
+          events: appDecider.decide({ type: 'CreateApp', appId, spec }, appDecider.initialState(), now),
+        },
+      ];
+    });
+    return this.get(appId);
+  }
+
+  async update(appId: string, patch: AppPatch, meta: RequestMeta): Promise<AppView> {
+    await this.streams.handle(streamIds.app(appId), 'app', appDecider, { type: 'UpdateApp', appId, patch }, this.metadata(meta));
+    return this.get(appId);
+  }
+
+  /** AppDeleted and AppNameReleased, in one atomic append: the name is free the moment the app is gone. */
+  async remove(appId: string, meta: RequestMeta): Promise<void> {
+    await this.appendAtomically(meta, async () => {
+      const app = await this.streams.load(streamIds.app(appId), appDecider);
+      const now = this.clock.now();
+      const deleted = appDecider.decide({ type: 'DeleteApp', appId }, app.state, now);
+      const appName = app.state.spec!.name;
+      const name = await this.streams.load(streamIds.appName(appName), appNameDecider);
+      const parts: StreamAppend[] = [{ streamId: streamIds.app(appId), streamType: 'app', expectedVersion: expected(app.version), events: deleted }];
+      const released = appNameDecider.decide({ type: 'ReleaseAppName', name: appName, appId }, name.state, now);
+      if (released.length > 0) {
+        parts.push({ streamId: streamIds.appName(appName), streamType: 'appname', expectedVersion: expected(name.version), events: released });
+      }
+      return parts;
+    });
+  }
+
+  async list(): Promise<AppView[]> {
+    const { rows } = await this.pool.query<AppRow>(`${SELECT_APPS} ORDER BY a.created_at, a.id`);
+    return rows.map(toView);
+  }
+
+  async get(appId: string): Promise<AppView> {
+    if (!isUuid(appId)) throw notFound('app', appId);
+    const { rows } = await this.pool.query<AppRow>(`${SELECT_APPS} WHERE a.id = $1`, [appId]);
+    if (!rows[0]) throw notFound('app', appId);
+    return toView(rows[0]);
+  }
+
+  private metadata(meta: RequestMeta): EventMetadata {
+    return { actor: meta.actor, correlationId: meta.correlationId };
+  }
+
+  /** Decide across streams, append them together, retry on a concurrent writer, then wait for the read models. */
+  private async appendAtomically(meta: RequestMeta, decide: () => Promise<StreamAppend[]>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const parts = await decide();
+      try {
+        const results = await this.store.appendMany(parts, this.metadata(meta));
+        await this.projections.waitFor(cursorOfAppend({ transactionId: results[0].transactionId, positions: results.flatMap((r) => r.positions) }));
+        return;
+      } catch (err) {
+        if (err instanceof ConcurrencyError && attempt < MAX_ATTEMPTS) continue;
+        throw err;
+      }
+    }
+  }
+}
+
+function toView(row: AppRow): AppView {
+  const endpoints =
+    row.current_worker_id && row.current_host_port
+      ? [{ workerId: row.current_worker_id, address: `${row.advertise_ip ?? '127.0.0.1'}:${row.current_host_port}` }]
+      : [];
+  return {
+    id: row.id,
+    ...normaliseSpec(row.spec),
+    status: row.status,
+    endpoints,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}

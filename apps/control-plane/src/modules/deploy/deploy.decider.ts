@@ -1,0 +1,166 @@
+import type { AppSpec, DeploymentEvent, DeploymentStatus } from '@berth/contracts';
+import type { Decider } from '../../common/decider';
+import { DomainError, ErrorCode, assertUnreachable } from '../../common/errors';
+
+/** What a worker reports about the job it holds: every result names the worker and the job. */
+interface FromWorker {
+  workerId: string;
+  jobId: string;
+}
+
+export type DeployCommand =
+  | { type: 'RequestDeployment'; deploymentId: string; appId: string; app: AppSpec; commit?: string; trigger: 'api' | 'webhook' }
+  | { type: 'MarkWaiting'; reason: string }
+  | { type: 'AssignJob'; jobId: string; workerId: string; memoryMb: number }
+  | ({ type: 'RecordJobStarted'; phase: 'building' | 'starting'; commit?: string } & FromWorker)
+  | ({ type: 'RecordImageBuilt'; image: string } & FromWorker)
+  | ({ type: 'RecordContainerStarted'; containerId: string; hostPort: number } & FromWorker)
+  | ({ type: 'RecordJobSucceeded'; containerId: string; hostPort: number } & FromWorker)
+  | ({ type: 'RecordJobFailed'; reason: string; logTail: string[] } & FromWorker)
+  /** The platform gives up on a job (e.g. its worker never answered): no worker check. */
+  | { type: 'FailJob'; reason: string };
+
+export interface DeploymentState {
+  status: DeploymentStatus | 'none';
+  deploymentId: string;
+  appId: string;
+  app?: AppSpec;
+  /** The commit asked for (absent: the branch head); JobSpec.commit. */
+  requestedCommit?: string;
+  reason?: string;
+  jobId?: string;
+  workerId?: string;
+  image?: string;
+  container?: { containerId: string; hostPort: number };
+  failure?: { reason: string; logTail: string[] };
+}
+
+const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed']);
+const RUNNING: ReadonlySet<string> = new Set(['assigned', 'building', 'starting']);
+export const isTerminal = (s: DeploymentState) => TERMINAL.has(s.status);
+
+const conflict = (message: string) => new DomainError(ErrorCode.InvalidState, message);
+
+/** A result from a worker that does not hold the job is refused before anything else is looked at. */
+function requireHolder(state: DeploymentState, cmd: FromWorker): void {
+  if (state.status === 'none' || state.jobId !== cmd.jobId || state.workerId !== cmd.workerId) {
+    throw new DomainError(ErrorCode.NotFound, `job ${cmd.jobId} is not assigned to this worker`);
+  }
+}
+
+function sameContainer(a: DeploymentState['container'], containerId: string, hostPort: number): boolean {
+  return a !== undefined && a.containerId === containerId && a.hostPort === hostPort;
+}
+
+function sameFailure(a: DeploymentState['failure'], reason: string, logTail: string[]): boolean {
+  return a !== undefined && a.reason === reason && a.logTail.length === logTail.length && a.logTail.every((l, i) => l === logTail[i]);
+}
+
+/**
+ * Stream `deployment-<id>`: queued -> assigned -> building (git) -> starting -> succeeded | failed.
+ * Terminal states are final. Agents resend results after reconnecting, so a repeated identical result
+ * decides nothing; a contradicting one is refused (409).
+ */
+export const deployDecider: Decider<DeploymentState, DeployCommand, DeploymentEvent> = {
+  initialState: () => ({ status: 'none', deploymentId: '', appId: '' }),
+
+  evolve(state, event) {
+    switch (event.type) {
+      case 'DeploymentRequested': {
+        const { deploymentId, appId, app, commit } = event.data;
+        return { status: 'queued', deploymentId, appId, app, requestedCommit: commit };
+      }
+      case 'DeploymentWaiting':
+        return { ...state, reason: event.data.reason };
+      case 'JobAssigned':
+        return { ...state, status: 'assigned', reason: undefined, jobId: event.data.jobId, workerId: event.data.workerId };
+      case 'JobStarted':
+        return { ...state, status: event.data.phase };
+      case 'ImageBuilt':
+        return { ...state, status: 'starting', image: event.data.image };
+      case 'ContainerStarted':
+        return { ...state, container: { containerId: event.data.containerId, hostPort: event.data.hostPort } };
+      case 'JobSucceeded':
+        return { ...state, status: 'succeeded', container: { containerId: event.data.containerId, hostPort: event.data.hostPort } };
+      case 'JobFailed':
+        return { ...state, status: 'failed', reason: event.data.reason, failure: { reason: event.data.reason, logTail: event.data.logTail } };
+      default:
+        return assertUnreachable(event);
+    }
+  },
+
+  decide(command, state): DeploymentEvent[] {
+    if (command.type === 'RequestDeployment') {
+      if (state.status !== 'none') throw conflict(`deployment ${command.deploymentId} already exists`);
+      const { deploymentId, appId, app, commit, trigger } = command;
+      return [{ type: 'DeploymentRequested', data: { deploymentId, appId, app, ...(commit ? { commit } : {}), trigger } }];
+    }
+    if (state.status === 'none') throw new DomainError(ErrorCode.NotFound, 'deployment does not exist');
+    const { deploymentId } = state;
+    switch (command.type) {
+      case 'MarkWaiting':
+        // The scheduler says why it cannot place the deployment; only news is worth an event.
+        if (state.status !== 'queued' || state.reason === command.reason) return [];
+        return [{ type: 'DeploymentWaiting', data: { deploymentId, reason: command.reason } }];
+
+      case 'AssignJob': {
+        const { jobId, workerId, memoryMb } = command;
+        if (state.status === 'queued') return [{ type: 'JobAssigned', data: { deploymentId, jobId, workerId, memoryMb } }];
+        if (state.jobId === jobId && state.workerId === workerId) return [];
+        throw conflict(`deployment ${deploymentId} is ${state.status}, not queued: it cannot be assigned again`);
+      }
+
+      case 'RecordJobStarted': {
+        requireHolder(state, command);
+        if (state.status !== 'assigned') return []; // already started (or finished): a resend
+        const { jobId, workerId, phase, commit } = command;
+        return [{ type: 'JobStarted', data: { deploymentId, jobId, workerId, phase, ...(commit ? { commit } : {}) } }];
+      }
+
+      case 'RecordImageBuilt': {
+        requireHolder(state, command);
+        if (state.image !== undefined) {
+          if (state.image === command.image) return [];
+          throw conflict(`job ${command.jobId} already built image ${state.image}`);
+        }
+        if (state.status !== 'building') throw conflict(`job ${command.jobId} is ${state.status}: an image can only be built while building`);
+        return [{ type: 'ImageBuilt', data: { deploymentId, jobId: command.jobId, image: command.image } }];
+      }
+
+      case 'RecordContainerStarted': {
+        requireHolder(state, command);
+        const { jobId, containerId, hostPort } = command;
+        if (state.container !== undefined) {
+          if (sameContainer(state.container, containerId, hostPort)) return [];
+          throw conflict(`job ${jobId} already started container ${state.container.containerId} on port ${state.container.hostPort}`);
+        }
+        if (state.status !== 'starting') throw conflict(`job ${jobId} is ${state.status}: a container can only start while starting`);
+        return [{ type: 'ContainerStarted', data: { deploymentId, jobId, containerId, hostPort } }];
+      }
+
+      case 'RecordJobSucceeded': {
+        requireHolder(state, command);
+        const { jobId, workerId, containerId, hostPort } = command;
+        if (state.status === 'succeeded' && sameContainer(state.container, containerId, hostPort)) return [];
+        if (isTerminal(state)) throw conflict(`deployment ${deploymentId} already ${state.status}; a different result cannot replace it`);
+        return [{ type: 'JobSucceeded', data: { deploymentId, jobId, workerId, containerId, hostPort } }];
+      }
+
+      case 'RecordJobFailed': {
+        requireHolder(state, command);
+        const { jobId, workerId, reason, logTail } = command;
+        if (state.status === 'failed' && sameFailure(state.failure, reason, logTail)) return [];
+        if (isTerminal(state)) throw conflict(`deployment ${deploymentId} already ${state.status}; a different result cannot replace it`);
+        return [{ type: 'JobFailed', data: { deploymentId, jobId, workerId, reason, logTail } }];
+      }
+
+      case 'FailJob':
+        // Races with the worker's own result: whichever lands first is the outcome.
+        if (!RUNNING.has(state.status)) return [];
+        return [{ type: 'JobFailed', data: { deploymentId, jobId: state.jobId!, workerId: state.workerId, reason: command.reason, logTail: [] } }];
+
+      default:
+        return assertUnreachable(command);
+    }
+  },
+};

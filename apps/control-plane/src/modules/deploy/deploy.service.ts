@@ -1,0 +1,215 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import {
+  streamIds,
+  type BuildLogLine,
+  type ContainerStartedMsg,
+  type DeploymentView,
+  type ImageBuiltMsg,
+  type JobFailedMsg,
+  type JobLogMsg,
+  type JobSpec,
+  type JobStartedMsg,
+  type JobSucceededMsg,
+} from '@berth/contracts';
+import { ConcurrencyError, EventStore } from '@berth/event-store';
+import type { Pool } from 'pg';
+import { CLOCK, Clock, ID_GENERATOR, IdGenerator } from '../../common/clock';
+import { DomainError, ErrorCode, notFound } from '../../common/errors';
+import type { RequestMeta } from '../../common/request-meta';
+import { PG_POOL } from '../../database/pg-pool';
+import { Projections } from '../../database/projections.service';
+import { StreamHandler } from '../../database/stream-handler';
+import { isUuid } from '../apps/app-spec.rules';
+import { appDecider } from '../apps/apps.decider';
+import { deployDecider, type DeployCommand } from './deploy.decider';
+import * as q from './deployments.queries';
+import { deploymentsProjector } from './projections/deployments.projector';
+
+/** Seed section 3's cap, applied to build output too: each line at most 8 KiB. */
+export const BUILD_LOG_LINE_MAX_BYTES = 8 * 1024;
+const MAX_ATTEMPTS = 5;
+const SCHEDULER_ACTOR = 'system:scheduler';
+
+export type QueuedDeployment = q.QueuedDeployment;
+
+const jobNotHeld = (jobId: string) => new DomainError(ErrorCode.NotFound, `job ${jobId} is not assigned to this worker`);
+
+/**
+ * Deployments: requested over HTTP (or by a webhook), placed by the scheduler (markWaiting, assign),
+ * and driven to their outcome by the worker holding the job (record*). Every event after the
+ * DeploymentRequested carries its correlationId and, as causationId, the previous event's id.
+ */
+@Injectable()
+export class DeployService implements OnModuleInit {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly store: EventStore,
+    private readonly streams: StreamHandler,
+    private readonly projections: Projections,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
+  ) {}
+
+  onModuleInit(): void {
+    this.projections.register(deploymentsProjector);
+  }
+
+  /** DeploymentRequested with a snapshot of the app's spec; the deployment waits `queued` for the scheduler. */
+  async request(appId: string, opts: { commit?: string; trigger?: 'api' | 'webhook' }, meta: RequestMeta): Promise<DeploymentView> {
+    const deploymentId = this.ids.newId();
+    for (let attempt = 1; ; attempt++) {
+      const app = await this.streams.load(streamIds.app(appId), appDecider);
+      if (app.state.status !== 'active' || !app.state.spec) throw notFound('app', appId);
+      const events = deployDecider.decide(
+        { type: 'RequestDeployment', deploymentId, appId, app: app.state.spec, commit: opts.commit, trigger: opts.trigger ?? 'api' },
+        deployDecider.initialState(),
+        this.clock.now(),
+      );
+      try {
+        // The app stream's entry has no events: it only checks the app did not change or go away meanwhile.
+        const [result] = await this.store.appendMany(
+          [
+            { streamId: streamIds.deployment(deploymentId), streamType: 'deployment', expectedVersion: 'no_stream', events },
+            { streamId: streamIds.app(appId), streamType: 'app', expectedVersion: app.version, events: [] },
+          ],
+          { actor: meta.actor, correlationId: meta.correlationId },
+        );
+        await this.projections.waitFor(result);
+        return this.get(deploymentId);
+      } catch (err) {
+        if (err instanceof ConcurrencyError && attempt < MAX_ATTEMPTS) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** The scheduler cannot place a queued deployment; recorded only when the reason changed. */
+  async markWaiting(deploymentId: string, reason: string): Promise<void> {
+    await this.execute(deploymentId, { type: 'MarkWaiting', reason }, SCHEDULER_ACTOR);
+  }
+
+  /** The scheduler placed a queued deployment on a worker (JobAssigned). */
+  async assign(deploymentId: string, job: { jobId: string; workerId: string; memoryMb: number }): Promise<void> {
+    await this.execute(deploymentId, { type: 'AssignJob', ...job }, SCHEDULER_ACTOR);
+  }
+
+  /** The platform gives up on a job its worker never finished (stuck-job recovery): JobFailed, unless already over. */
+  async failJob(deploymentId: string, reason: string): Promise<void> {
+    await this.execute(deploymentId, { type: 'FailJob', reason }, 'system:recovery');
+  }
+
+  async recordJobStarted(workerId: string, msg: JobStartedMsg): Promise<void> {
+    await this.fromWorker(workerId, msg.jobId, { type: 'RecordJobStarted', workerId, jobId: msg.jobId, phase: msg.phase, commit: msg.commit });
+  }
+
+  /** Build output: telemetry (no events), stored once per (deployment, seq) however often the agent resends it. */
+  async recordBuildLog(workerId: string, msg: JobLogMsg): Promise<void> {
+    const job = isUuid(msg.jobId) ? await q.findJob(this.pool, msg.jobId) : null;
+    if (!job || job.workerId !== workerId) throw jobNotHeld(msg.jobId);
+    const now = this.clock.now();
+    const lines: BuildLogLine[] = (Array.isArray(msg.lines) ? msg.lines : [])
+      .filter((l) => Number.isInteger(l.seq) && l.seq >= 0 && l.seq <= 2_147_483_647 && typeof l.line === 'string')
+      .map((l) => ({ seq: l.seq, line: capLogLine(l.line), at: validIsoOr(l.at, now) }));
+    await q.insertBuildLogLines(this.pool, job.deploymentId, lines);
+  }
+
+  async recordImageBuilt(workerId: string, msg: ImageBuiltMsg): Promise<void> {
+    await this.fromWorker(workerId, msg.jobId, { type: 'RecordImageBuilt', workerId, jobId: msg.jobId, image: msg.image });
+  }
+
+  async recordContainerStarted(workerId: string, msg: ContainerStartedMsg): Promise<void> {
+    const { jobId, containerId, hostPort } = msg;
+    await this.fromWorker(workerId, jobId, { type: 'RecordContainerStarted', workerId, jobId, containerId, hostPort });
+  }
+
+  async recordJobSucceeded(workerId: string, msg: JobSucceededMsg): Promise<void> {
+    const { jobId, containerId, hostPort } = msg;
+    await this.fromWorker(workerId, jobId, { type: 'RecordJobSucceeded', workerId, jobId, containerId, hostPort });
+  }
+
+  async recordJobFailed(workerId: string, msg: JobFailedMsg): Promise<void> {
+    const { jobId, reason, logTail } = msg;
+    await this.fromWorker(workerId, jobId, { type: 'RecordJobFailed', workerId, jobId, reason, logTail });
+  }
+
+  async get(deploymentId: string): Promise<DeploymentView> {
+    const found = isUuid(deploymentId) ? await q.findDeployment(this.pool, deploymentId) : null;
+    if (!found) throw notFound('deployment', deploymentId);
+    return found;
+  }
+
+  /** Newest first. */
+  async listForApp(appId: string, limit = 100): Promise<DeploymentView[]> {
+    if (!isUuid(appId) || !(await q.appExists(this.pool, appId))) throw notFound('app', appId);
+    return q.listDeploymentsOfApp(this.pool, appId, limit);
+  }
+
+  async buildLogs(deploymentId: string, after = -1, limit = 500): Promise<{ lines: BuildLogLine[]; next: number | null }> {
+    await this.get(deploymentId);
+    const lines = await q.readBuildLogLines(this.pool, deploymentId, after, limit);
+    return { lines, next: lines.length > 0 ? lines[lines.length - 1].seq : after >= 0 ? after : null };
+  }
+
+  /** For the scheduler: deployments waiting for a worker, oldest first. */
+  listQueued(): Promise<QueuedDeployment[]> {
+    return q.listQueuedDeployments(this.pool);
+  }
+
+  /** For the agent gateway: the jobs a worker holds and has not finished (sent again when it reconnects). */
+  async jobsForWorker(workerId: string): Promise<JobSpec[]> {
+    if (!isUuid(workerId)) return [];
+    const held = await q.listActiveJobIdsOfWorker(this.pool, workerId);
+    const specs = await Promise.all(
+      held.map(async ({ deploymentId, jobId }) => {
+        const { state } = await this.streams.load(streamIds.deployment(deploymentId), deployDecider);
+        const spec: JobSpec = { jobId, deploymentId, appId: state.appId, app: state.app! };
+        if (state.requestedCommit) spec.commit = state.requestedCommit;
+        return spec;
+      }),
+    );
+    return specs;
+  }
+
+  private async fromWorker(workerId: string, jobId: string, command: DeployCommand): Promise<void> {
+    const job = isUuid(jobId) ? await q.findJob(this.pool, jobId) : null;
+    if (!job) throw jobNotHeld(jobId);
+    await this.execute(job.deploymentId, command, `worker:${workerId}`);
+  }
+
+  /** load -> decide -> append(expected version) with the deployment's correlation id and the causation chain. */
+  private async execute(deploymentId: string, command: DeployCommand, actor: string): Promise<void> {
+    const streamId = streamIds.deployment(deploymentId);
+    for (let attempt = 1; ; attempt++) {
+      const { state, version, events } = await this.streams.load(streamId, deployDecider);
+      if (events.length === 0) throw notFound('deployment', deploymentId);
+      const decided = deployDecider.decide(command, state, this.clock.now());
+      if (decided.length === 0) return;
+      const previous = events[events.length - 1];
+      const metadata = {
+        actor,
+        correlationId: events[0].metadata.correlationId,
+        causationId: previous.eventId ?? previous.metadata.eventId,
+      };
+      try {
+        const result = await this.store.append(streamId, 'deployment', version, decided, metadata);
+        await this.projections.waitFor(result);
+        return;
+      } catch (err) {
+        if (err instanceof ConcurrencyError && attempt < MAX_ATTEMPTS) continue;
+        throw err;
+      }
+    }
+  }
+}
+
+/** NUL bytes cannot be stored (and mean nothing in a log); a line longer than the cap is cut at a character boundary. */
+export function capLogLine(line: string): string {
+  const clean = line.includes('\0') ? line.replace(/\0/g, '') : line;
+  if (Buffer.byteLength(clean, 'utf8') <= BUILD_LOG_LINE_MAX_BYTES) return clean;
+  return Buffer.from(clean, 'utf8').subarray(0, BUILD_LOG_LINE_MAX_BYTES).toString('utf8').replace(/\uFFFD$/, '');
+}
+
+function validIsoOr(at: unknown, fallback: Date): string {
+  const d = typeof at === 'string' ? new Date(at) : null;
+  return d && !Number.isNaN(d.getTime()) ? d.toISOString() : fallback.toISOString();
+}
