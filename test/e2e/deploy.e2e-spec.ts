@@ -8,7 +8,7 @@ import { docker, ensureBusyboxImage, removeContainersByLabel, removeImagesByLabe
 import { createAppRepo, pushCommit, type AppRepo } from '../support/git-fixture';
 import { buildDist, eventually, freePort, startAgentProcess, startControlPlaneProcess, type BerthProcess } from '../support/processes';
 
-const hasDocker = await requireDockerOrSkip();
+const hasDocker = requireDockerOrSkip();
 const ADMIN = 'bat_e2e_admin_token_abcdefghijklmnop';
 
 interface Deployment {
