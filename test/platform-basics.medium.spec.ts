@@ -72,4 +72,15 @@ describe('control plane basics', () => {
     expect(JSON.stringify(issued)).not.toContain('bat_test_admin_token');
     expect(issued!.data.tokenHash).toMatch(/^[0-9a-f]{64}$/);
   });
+
+  it('says what is wrong with a body that is not JSON, or not valid JSON', async () => {
+    const notJson = await cp.api('/api/workers', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'name=w1' });
+    expect(notJson.status).toBe(415);
+    expect(((await notJson.json()) as { message: string }).message).toMatch(/application\/json/);
+    const broken = await cp.api('/api/workers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": ' });
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { message: string }).message).toMatch(/not valid JSON/);
+    const events = (await (await cp.api('/api/events')).json()) as { events: { type: string }[] };
+    expect(events.events.map((e) => e.type)).toEqual(['TokenIssued']);
+  });
 });

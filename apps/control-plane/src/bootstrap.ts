@@ -7,6 +7,7 @@ import type { ControlPlaneConfig } from '@berth/config';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { jsonBody } from './common/json-body';
 
 function flatten(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((e) => {
@@ -18,8 +19,9 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
 
 /** Builds the control plane application (used by main.ts and by tests, which listen on port 0). */
 export async function createControlPlane(config: ControlPlaneConfig): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true, bodyParser: true });
+  const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
+  app.use(jsonBody);
   app.useWebSocketAdapter(new IoAdapter(app));
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useGlobalPipes(

@@ -33,13 +33,6 @@ export function toErrorBody(err: unknown, correlationId?: string): { body: Error
     }
     return { body: body(status, message), unexpected: status >= 500 };
   }
-  // Errors raised by Express's body parser (malformed JSON, too large, wrong charset).
-  const e = err as { type?: string; status?: number; statusCode?: number; message?: string };
-  if (e && typeof e === 'object' && typeof e.type === 'string' && (e.status ?? e.statusCode)) {
-    const status = (e.status ?? e.statusCode)!;
-    const message = e.type === 'entity.parse.failed' ? 'the request body is not valid JSON' : (e.message ?? 'bad request');
-    return { body: body(status, message), unexpected: status >= 500 };
-  }
   const b = body(HttpStatus.INTERNAL_SERVER_ERROR, 'an unexpected error happened; quote the correlation id when reporting it');
   b.correlationId = correlationId ?? randomUUID();
   return { body: b, unexpected: true };
