@@ -26,7 +26,8 @@ for (const f of files) {
   process.stderr.write(`  ${f} took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }
 
-const { meetsGoal } = await import(pathToFileURL(path.join(distBench, 'support', 'table.js')).href);
+const tableModule = await import(pathToFileURL(path.join(distBench, 'support', 'table.js')).href);
+const meetsGoal = tableModule.meetsGoal ?? tableModule.default.meetsGoal;
 const fmt = (v) => (Number.isFinite(v) ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2)) : String(v));
 const table = rows.map((r) => {
   const ok = meetsGoal(r);

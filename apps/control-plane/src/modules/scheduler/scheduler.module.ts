@@ -1,4 +1,11 @@
 import { Module } from '@nestjs/common';
+import { DeployModule } from '../deploy/deploy.module';
+import { WorkersModule } from '../workers/workers.module';
+import { SchedulerService } from './scheduler.service';
 
-@Module({})
+/** Places queued deployments on workers; runs on the one replica holding the scheduler's advisory lock. */
+@Module({
+  imports: [DeployModule, WorkersModule],
+  providers: [SchedulerService],
+})
 export class SchedulerModule {}

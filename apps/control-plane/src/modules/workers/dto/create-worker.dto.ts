@@ -1,0 +1,45 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { WorkerCapacity, WorkerStatus, WorkerView } from '@berth/contracts';
+import { IsOptional, IsString, Matches } from 'class-validator';
+
+/** A DNS label: what a worker name and a zone must be, so they can appear in host names and labels. */
+export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const DNS_LABEL_RULE = 'must be a DNS label: 1 to 63 lowercase letters, digits or hyphens, starting and ending with a letter or digit';
+
+export class CreateWorkerDto {
+  @ApiProperty({ example: 'worker-1', description: 'A DNS label naming the worker.' })
+  @IsString()
+  @Matches(DNS_LABEL, { message: `name ${DNS_LABEL_RULE}` })
+  name!: string;
+
+  @ApiPropertyOptional({ example: 'de', description: 'A DNS label; apps that name this zone are placed only on its workers.' })
+  @IsOptional()
+  @IsString()
+  @Matches(DNS_LABEL, { message: `zone ${DNS_LABEL_RULE}` })
+  zone?: string;
+}
+
+export class CreatedWorkerDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({ example: 'bwt_…', description: 'The worker token, shown only once: pass it to the agent as BERTH_WORKER_TOKEN.' })
+  token!: string;
+}
+
+class WorkerCapacityDto implements WorkerCapacity {
+  @ApiProperty() memoryMb!: number;
+  @ApiProperty() cpus!: number;
+}
+
+export class WorkerViewDto implements WorkerView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() name!: string;
+  @ApiPropertyOptional() zone?: string;
+  @ApiProperty({ enum: ['registered', 'online', 'offline'] }) status!: WorkerStatus;
+  @ApiPropertyOptional({ type: WorkerCapacityDto, description: 'What the agent reported when it last said hello.' }) capacity?: WorkerCapacity;
+  @ApiProperty({ description: 'Memory (MB) of the apps running there and of the deployments assigned to it.' }) allocatedMemoryMb!: number;
+  @ApiPropertyOptional() advertiseIp?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) lastHeartbeatAt?: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+}
