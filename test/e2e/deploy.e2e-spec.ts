@@ -2,11 +2,12 @@
  * The first real path through Berth: real PostgreSQL, the control plane and a worker agent as real
  * processes, a real Docker Engine building a git repository and running it.
  */
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { docker, ensureBusyboxImage, removeContainersByLabel, removeImagesByLabel, requireDockerOrSkip } from '../support/docker';
 import { createAppRepo, pushCommit, type AppRepo } from '../support/git-fixture';
-import { buildDist, eventually, freePort, startAgentProcess, startControlPlaneProcess, type BerthProcess } from '../support/processes';
+import { buildDist, eventually, freePort, startAgentProcess, startControlPlaneProcess, startProcess, type BerthProcess } from '../support/processes';
 
 const hasDocker = requireDockerOrSkip();
 const ADMIN = 'bat_e2e_admin_token_abcdefghijklmnop';
@@ -192,5 +193,31 @@ describe.skipIf(!hasDocker)('deploy a git repository end to end', { timeout: 180
     const after = await docker.listContainers({ filters: { label: [`berth.app=${appId}`] } });
     expect(after.map((c) => c.Id)).toEqual(before.map((c) => c.Id));
     expect(await page(serving)).toContain(`${unique} version two`);
+  });
+
+  it('`npm run projections:rebuild` replays the log into read models equal to the live ones', async () => {
+    const snapshot = async () => {
+      const client = new Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        const out: Record<string, unknown[]> = {};
+        for (const table of ['apps', 'deployments', 'workers', 'api_tokens']) {
+          out[table] = (await client.query(`SELECT * FROM ${table} ORDER BY id`)).rows;
+        }
+        return out;
+      } finally {
+        await client.end();
+      }
+    };
+    const live = await snapshot();
+    expect(live.deployments).toHaveLength(3);
+    const rebuild = startProcess('rebuild', 'dist/apps/control-plane/src/cli/rebuild-projections.js', {
+      DATABASE_URL: db.url,
+      BERTH_LOG_LEVEL: 'info',
+    });
+    const code = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));
+    expect(code, rebuild.log()).toBe(0);
+    expect(rebuild.log()).toContain('read models rebuilt');
+    expect(await snapshot()).toEqual(live);
   });
 });

@@ -15,7 +15,8 @@ import { WorkersModule } from './modules/workers/workers.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: ControlPlaneConfig): DynamicModule {
+  /** `maintenance`: the read side only (no scheduler), for one-off commands such as projections:rebuild. */
+  static forRoot(config: ControlPlaneConfig, mode: 'serve' | 'maintenance' = 'serve'): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -39,7 +40,7 @@ export class AppModule {
         AppsModule,
         DeployModule,
         WorkersModule,
-        SchedulerModule,
+        ...(mode === 'serve' ? [SchedulerModule] : []),
       ],
     };
   }

@@ -8,7 +8,7 @@ import { Projections } from '../database/projections.service';
 /** `npm run projections:rebuild`: truncates every read model and replays the whole event log into it. */
 async function main() {
   const log = pino({ name: 'projections:rebuild' });
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot(loadControlPlaneConfig()), { logger: false });
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(loadControlPlaneConfig(), 'maintenance'), { logger: false });
   const started = Date.now();
   await app.get(Projections).rebuild();
   log.info({ ms: Date.now() - started }, 'read models rebuilt from the event log');
