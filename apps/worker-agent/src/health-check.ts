@@ -33,6 +33,9 @@ export type HealthResult =
   | { healthy: true; attempts: number; elapsedMs: number; status: number }
   | { healthy: false; attempts: number; elapsedMs: number; reason: string };
 
+/** The shortest time one try may wait for an answer. */
+const MIN_PROBE_TIMEOUT_MS = 100;
+
 export function delayAfterAttempt(attempt: number): number {
   return HEALTH_CHECK_FAST_DELAYS_MS[attempt - 1] ?? HEALTH_CHECK_INTERVAL_MS;
 }
@@ -53,23 +56,24 @@ export async function waitUntilHealthy(req: HealthCheckRequest, deps: HealthChec
   const started = deps.now();
   const deadline = started + req.deadlineMs;
   let last = 'no answer';
+  const fail = (attempts: number): HealthResult => ({
+    healthy: false,
+    attempts,
+    elapsedMs: deps.now() - started,
+    reason: `health check GET ${path} on port ${req.hostPort} did not succeed within ${seconds(req.deadlineMs)} (${attempts} tries, last: ${last})`,
+  });
   for (let attempt = 1; ; attempt++) {
-    const timeout = Math.max(1, Math.min(HEALTH_CHECK_REQUEST_TIMEOUT_MS, deadline - deps.now()));
+    // The last try lands on the deadline; it still gets a real chance to answer instead of a 1 ms
+    // timeout that would hide the app's actual failure (refused, reset, 5xx) from the reason.
+    const timeout = Math.max(MIN_PROBE_TIMEOUT_MS, Math.min(HEALTH_CHECK_REQUEST_TIMEOUT_MS, deadline - deps.now()));
     const result = await deps.probe(url, timeout);
     if (result.ok) return { healthy: true, attempts: attempt, elapsedMs: deps.now() - started, status: result.status };
     last = result.detail;
     const state = await deps.containerState();
     if (!state.running) return { healthy: false, attempts: attempt, elapsedMs: deps.now() - started, reason: exitReason(state) };
-    const left = deadline - deps.now();
-    if (left <= 0) {
-      return {
-        healthy: false,
-        attempts: attempt,
-        elapsedMs: deps.now() - started,
-        reason: `health check GET ${path} on port ${req.hostPort} did not succeed within ${seconds(req.deadlineMs)} (${attempt} tries, last: ${last})`,
-      };
-    }
-    await deps.sleep(Math.min(delayAfterAttempt(attempt), left));
+    const remaining = deadline - deps.now();
+    if (remaining <= 0) return fail(attempt);
+    await deps.sleep(Math.min(delayAfterAttempt(attempt), remaining));
   }
 }
 
