@@ -20,8 +20,9 @@ export const FIXTURE_APP_PORT = 8080;
  * never-listens: prints a line, then sleeps without listening.
  * wrong-port: serves on 8081, so 8080 never answers.
  * exits: prints a line and exits with code 3.
+ * slow-build: healthy, but its build spends about 4 s in a RUN step (for catching a deploy mid-build).
  */
-export type FixtureBehaviour = 'healthy' | 'never-listens' | 'wrong-port' | 'exits';
+export type FixtureBehaviour = 'healthy' | 'never-listens' | 'wrong-port' | 'exits' | 'slow-build';
 
 export interface AppRepo {
   /** file:// URL of the bare repository, usable by `git clone`. */
@@ -44,6 +45,7 @@ export interface CreateAppRepoOptions {
 function cmdFor(behaviour: FixtureBehaviour): string[] {
   switch (behaviour) {
     case 'healthy':
+    case 'slow-build':
       return ['busybox', 'httpd', '-f', '-p', String(FIXTURE_APP_PORT), '-h', '/www'];
     case 'never-listens':
       return ['busybox', 'sh', '-c', 'echo "app booting, will never listen"; echo "still not listening"; exec busybox sleep 3600'];
@@ -58,6 +60,7 @@ export function fixtureDockerfile(behaviour: FixtureBehaviour = 'healthy'): stri
   return [
     `FROM ${BUSYBOX_IMAGE}`,
     'COPY index.html /www/index.html',
+    ...(behaviour === 'slow-build' ? ['RUN ["busybox", "sh", "-c", "echo building slowly; busybox sleep 4; echo done building"]'] : []),
     `EXPOSE ${FIXTURE_APP_PORT}`,
     `CMD ${JSON.stringify(cmdFor(behaviour))}`,
     '',
