@@ -1,0 +1,11 @@
+export * from './types';
+export * from './errors';
+export type { Logger } from './logger';
+export { noopLogger } from './logger';
+export { encodeCursor, decodeCursor, compareCursors, cursorOfAppend } from './cursor';
+export { EventStore, DEFAULT_NOTIFY_CHANNEL, type EventStoreOptions } from './event-store';
+export type { ReadAllPage } from './event-rows';
+export { EventWaker, WAKER_APPLICATION_NAME, type EventWakerOptions } from './event-waker';
+export { subscribe, type SubscribeOptions, type EventHandler, type EventSource } from './subscription';
+export { ProjectorRunner, type ProjectorRunnerOptions, type WakeSource } from './projector-runner';
+export type { BackoffOptions } from './backoff';
