@@ -14,9 +14,12 @@ import type { BenchRow } from './support/table';
 const exec = promisify(execFile);
 const ROUNDS = Number(process.env.BERTH_BENCH_DEPLOY_ROUNDS ?? 5);
 
+/** Both sides are watched at the same cadence: the bare app over HTTP, Berth's deployment over its API. */
+const POLL_MS = 25;
+
 async function waitHttp(url: string, expect: string, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
-  for (let delay = 10; Date.now() < until; delay = Math.min(delay * 2, 200)) {
+  for (const delay = POLL_MS; Date.now() < until; ) {
     try {
       if ((await (await fetch(url)).text()).includes(expect)) return;
     } catch {
@@ -57,7 +60,7 @@ export async function run(): Promise<BenchRow[]> {
     const deployOnce = async () => {
       const started = performance.now();
       const d = await platform.api(`/api/apps/${app.body.id}/deployments`, {});
-      const done = await platform.waitDeployment(d.body.id);
+      const done = await platform.waitDeployment(d.body.id, 180_000, POLL_MS);
       if (done.status !== 'succeeded') throw new Error(`bench deploy failed: ${done.reason}`);
       return performance.now() - started;
     };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DomainError, ErrorCode } from '../apps/control-plane/src/common/errors';
 import { Projections } from '../apps/control-plane/src/database/projections.service';
 import { BUILD_LOG_LINE_MAX_BYTES, DeployService } from '../apps/control-plane/src/modules/deploy/deploy.service';
@@ -112,7 +112,8 @@ describe('deploy API and DeployService', () => {
     expect(page).toEqual({ lines: [{ seq: 2, line: 'step 2', at }], next: 2 });
 
     await deploy.recordImageBuilt(workerId, { jobId, image: `berth/web:${queued.id}` });
-    expect((await json(`/api/deployments/${queued.id}`)).status).toBe('starting');
+    // Progress reports are acknowledged before the read model catches up (the agent reads nothing back).
+    await vi.waitFor(async () => expect((await json(`/api/deployments/${queued.id}`)).status).toBe('starting'), { timeout: 5000, interval: 20 });
     await deploy.recordContainerStarted(workerId, { jobId, containerId: 'ctr-1', hostPort: 32768 });
     await deploy.recordJobSucceeded(workerId, { jobId, containerId: 'ctr-1', hostPort: 32768 });
 

@@ -54,7 +54,8 @@ describe('scheduler: queued deployments meet workers (real PostgreSQL, socket.io
     expect(job).toMatchObject({ deploymentId: queued.id, appId, app: { name: 'first-app', memoryMb: 512, source: { type: 'image', image: 'berth/hello:1' } } });
     expect(job.jobId).toMatch(/^[0-9a-f-]{36}$/);
 
-    const assigned = await deployment(queued.id);
+    // The job is pushed straight from the event; the read model follows.
+    const assigned = await eventually(() => deployment(queued.id), (x) => x.status === 'assigned');
     expect(assigned).toMatchObject({ status: 'assigned', workerId: w.id, jobId: job.jobId });
     expect(assigned.reason).toBeUndefined();
     expect((await worker(w.id)).allocatedMemoryMb).toBe(512);
@@ -104,6 +105,6 @@ describe('scheduler: queued deployments meet workers (real PostgreSQL, socket.io
     const pushed = nextJob(socket);
     await send(socket, 'hello', HELLO);
     expect((await pushed).deploymentId).toBe(d.id);
-    expect(await deployment(d.id)).toMatchObject({ status: 'assigned', workerId: fr.id });
+    expect(await eventually(() => deployment(d.id), (x) => x.status === 'assigned')).toMatchObject({ status: 'assigned', workerId: fr.id });
   });
 });

@@ -12,7 +12,7 @@ export interface Platform {
   cp: BerthProcess;
   agent: BerthProcess;
   api(path: string, json?: unknown, method?: string): Promise<{ status: number; body: any }>;
-  waitDeployment(id: string, timeoutMs?: number): Promise<{ status: string; reason?: string }>;
+  waitDeployment(id: string, timeoutMs?: number, everyMs?: number): Promise<{ status: string; reason?: string }>;
   close(): Promise<void>;
 }
 
@@ -41,11 +41,11 @@ export async function startPlatform(agentEnv: Record<string, string> = {}): Prom
     cp,
     agent,
     api,
-    waitDeployment: (id, timeoutMs = 180_000) =>
+    waitDeployment: (id, timeoutMs = 180_000, everyMs = 25) =>
       eventually(`deployment ${id}`, async () => {
         const { body } = await api(`/api/deployments/${id}`);
         return body?.status === 'succeeded' || body?.status === 'failed' ? body : undefined;
-      }, timeoutMs, 25),
+      }, timeoutMs, everyMs),
     async close() {
       await agent.stop();
       await cp.stop();

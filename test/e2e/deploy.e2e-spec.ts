@@ -5,7 +5,7 @@
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { docker, ensureBusyboxImage, removeContainersByLabel, removeImagesByLabel, requireDockerOrSkip } from '../support/docker';
+import { docker, ensureBusyboxImage, removeContainersByLabel, removeAppImages, requireDockerOrSkip } from '../support/docker';
 import { createAppRepo, pushCommit, type AppRepo } from '../support/git-fixture';
 import { buildDist, eventually, freePort, startAgentProcess, startControlPlaneProcess, startProcess, type BerthProcess } from '../support/processes';
 
@@ -70,7 +70,7 @@ describe.skipIf(!hasDocker)('deploy a git repository end to end', { timeout: 180
     await agent?.stop();
     await cp?.stop();
     if (workerId) await removeContainersByLabel(`berth.worker=${workerId}`);
-    if (appId) await removeImagesByLabel(`berth.app=${appId}`).catch(() => undefined);
+    if (appId) await removeAppImages(appId).catch(() => undefined);
     await repo?.remove();
     await db?.drop();
   });

@@ -130,8 +130,9 @@ export async function removeContainersByLabel(label: string): Promise<number> {
 }
 
 /** Removes every image carrying the label (app images are built with berth.app=<appId>). */
-export async function removeImagesByLabel(label: string): Promise<number> {
-  const found = await docker.listImages({ filters: { label: [label] } });
+/** Removes the images Berth built for an app (tagged berth-app-<appId>:<deploymentId>). */
+export async function removeAppImages(appId: string): Promise<number> {
+  const found = await docker.listImages({ filters: { reference: [`berth-app-${appId}`] } });
   for (const image of found) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
   return found.length;
 }

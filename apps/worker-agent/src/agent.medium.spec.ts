@@ -9,7 +9,7 @@ import { LABELS } from '@berth/contracts';
 import type { AdoptedContainer, JobSpec } from '@berth/contracts';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker, ensureBusyboxImage, removeContainersByLabel, removeImagesByLabel, requireDockerOrSkip, tempDir } from '../../../test/support/docker';
+import { docker, ensureBusyboxImage, removeContainersByLabel, removeAppImages, requireDockerOrSkip, tempDir } from '../../../test/support/docker';
 import { FIXTURE_APP_PORT, createAppRepo } from '../../../test/support/git-fixture';
 import type { AppRepo } from '../../../test/support/git-fixture';
 import { startAgent } from './agent';
@@ -56,7 +56,7 @@ describe.skipIf(!hasDocker)('worker agent process wiring (real Docker, stand-in 
     await agent?.stop();
     await cp?.close();
     await removeContainersByLabel(`${LABELS.app}=${appId}`);
-    await removeImagesByLabel(`${LABELS.app}=${appId}`);
+    await removeAppImages(appId);
     await repo?.remove();
     await work?.remove();
   });

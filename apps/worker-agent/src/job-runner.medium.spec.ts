@@ -3,7 +3,7 @@ import { LABELS } from '@berth/contracts';
 import type { JobSpec } from '@berth/contracts';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker, ensureBusyboxImage, removeContainersByLabel, removeImagesByLabel, requireDockerOrSkip, tempDir } from '../../../test/support/docker';
+import { docker, ensureBusyboxImage, removeContainersByLabel, removeAppImages, requireDockerOrSkip, tempDir } from '../../../test/support/docker';
 import { FIXTURE_APP_PORT, createAppRepo, pushCommit } from '../../../test/support/git-fixture';
 import type { AppRepo } from '../../../test/support/git-fixture';
 import { Git } from './git/git';
@@ -83,7 +83,7 @@ describe.skipIf(!hasDocker)('JobRunner (real Docker, real git)', () => {
 
   afterAll(async () => {
     await removeContainersByLabel(`${LABELS.app}=${appId}`);
-    await removeImagesByLabel(`${LABELS.app}=${appId}`);
+    await removeAppImages(appId);
     await repo?.remove();
     await work?.remove();
   });

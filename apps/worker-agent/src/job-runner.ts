@@ -61,6 +61,8 @@ export class JobRunner {
   /** Per app, the tail of its queue. */
   private readonly appQueues = new Map<string, Promise<void>>();
   private readonly inFlight = new Set<string>();
+  /** Work started by jobs that outlives them (retiring previous containers). */
+  private readonly background = new Set<Promise<void>>();
   private readonly results = new Map<string, JobResult>();
   private accepting = true;
 
@@ -78,6 +80,10 @@ export class JobRunner {
       clock: options.clock ?? realClock,
       logger: this.log,
       probe: options.probe,
+      inBackground: (work) => {
+        const tracked = work.catch((err: unknown) => this.log.warn({ err }, 'background work failed')).finally(() => this.background.delete(tracked));
+        this.background.add(tracked);
+      },
     };
   }
 
@@ -133,9 +139,9 @@ export class JobRunner {
     return this.inFlight.size;
   }
 
-  /** Resolves once every job submitted so far has finished. */
+  /** Resolves once every job submitted so far has finished, with the work it left in the background. */
   async idle(): Promise<void> {
-    while (this.appQueues.size > 0) await Promise.all([...this.appQueues.values()]);
+    while (this.appQueues.size > 0 || this.background.size > 0) await Promise.all([...this.appQueues.values(), ...this.background]);
   }
 
   /** Stops taking jobs and waits (up to timeoutMs) for the running ones. Containers keep running. */

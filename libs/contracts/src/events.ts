@@ -22,6 +22,11 @@ export interface JobSpec {
   app: AppSpec;
   /** A commit sha to deploy; absent means the head of app.source.branch. */
   commit?: string;
+  /**
+   * Build log lines already stored for this job (their highest seq). A job sent again after an agent
+   * restart is run again; its lines are numbered after these so none is dropped as a duplicate.
+   */
+  logSeqStart?: number;
 }
 
 export type DeploymentEvent =

@@ -40,6 +40,11 @@ export interface DeployContext {
   clock: Clock;
   logger: Logger;
   probe?: (url: string, timeoutMs: number) => Promise<ProbeResult>;
+  /**
+   * Runs work that must finish but must not hold the job (retiring the previous containers drains and
+   * then waits out their stop grace period): the app's next deploy does not queue behind it.
+   */
+  inBackground(work: Promise<void>): void;
 }
 
 function reasonOf(err: unknown): string {
@@ -53,7 +58,7 @@ function reasonOf(err: unknown): string {
  */
 export async function runDeployJob(job: JobSpec, ctx: DeployContext, adopted?: RuntimeContainer): Promise<JobResult> {
   const log = ctx.logger.child({ jobId: job.jobId, appId: job.appId, deploymentId: job.deploymentId });
-  const logs = new LogBatcher(job.jobId, ctx.reporter, () => new Date(ctx.clock.now()));
+  const logs = new LogBatcher(job.jobId, ctx.reporter, () => new Date(ctx.clock.now()), { startSeq: job.logSeqStart ?? 0 });
   const source = job.app.source;
   const phase = source.type === 'git' ? 'building' : 'starting';
   let started = false;
@@ -126,7 +131,7 @@ export async function runDeployJob(job: JobSpec, ctx: DeployContext, adopted?: R
     const result: JobResult = { event: 'job:succeeded', msg: { jobId: job.jobId, ...container } };
     ctx.reporter.report(result.event, result.msg);
     log.info({ containerId, hostPort: container.hostPort }, 'deploy succeeded');
-    await retirePreviousContainers(job, containerId, ctx, log);
+    ctx.inBackground(retirePreviousContainers(job, containerId, ctx, log));
     return result;
   } catch (err) {
     const reason = reasonOf(err);

@@ -9,9 +9,11 @@ export interface LogBatcherOptions {
   maxLineLength: number;
   /** How many of the last lines to keep for a failure's log tail. */
   keepLast: number;
+  /** The seq after which this run numbers its lines (JobSpec.logSeqStart). */
+  startSeq: number;
 }
 
-const DEFAULTS: LogBatcherOptions = { maxLines: 100, maxDelayMs: 250, maxLineLength: 4096, keepLast: 50 };
+const DEFAULTS: LogBatcherOptions = { maxLines: 100, maxDelayMs: 250, maxLineLength: 4096, keepLast: 50, startSeq: 0 };
 
 /** Build output of one job, as job:log messages with a per-job increasing seq. */
 export class LogBatcher {
@@ -28,6 +30,7 @@ export class LogBatcher {
     options: Partial<LogBatcherOptions> = {},
   ) {
     this.options = { ...DEFAULTS, ...options };
+    this.seq = this.options.startSeq;
   }
 
   push(raw: string): void {

@@ -21,7 +21,7 @@ import { Projections } from '../../database/projections.service';
 import { StreamHandler } from '../../database/stream-handler';
 import { isUuid } from '../apps/app-spec.rules';
 import { appDecider } from '../apps/apps.decider';
-import { deployDecider, type DeployCommand } from './deploy.decider';
+import { deployDecider, isTerminal, type DeployCommand } from './deploy.decider';
 import * as q from './deployments.queries';
 import { deploymentsProjector } from './projections/deployments.projector';
 
@@ -159,25 +159,46 @@ export class DeployService implements OnModuleInit {
   async jobsForWorker(workerId: string): Promise<JobSpec[]> {
     if (!isUuid(workerId)) return [];
     const held = await q.listActiveJobIdsOfWorker(this.pool, workerId);
-    const specs = await Promise.all(
-      held.map(async ({ deploymentId, jobId }) => {
-        const { state } = await this.streams.load(streamIds.deployment(deploymentId), deployDecider);
-        const spec: JobSpec = { jobId, deploymentId, appId: state.appId, app: state.app! };
-        if (state.requestedCommit) spec.commit = state.requestedCommit;
-        return spec;
-      }),
-    );
-    return specs;
+    const specs = await Promise.all(held.map(({ deploymentId, jobId }) => this.jobSpec(deploymentId, jobId, workerId)));
+    return specs.filter((s): s is JobSpec => s !== null);
+  }
+
+  /**
+   * The job as its worker runs it, from the deployment's own stream (no read model, so a job can be
+   * pushed the moment JobAssigned is appended); null when that worker no longer holds that job.
+   */
+  async jobSpec(deploymentId: string, jobId: string, workerId: string): Promise<JobSpec | null> {
+    const { state } = await this.streams.load(streamIds.deployment(deploymentId), deployDecider);
+    if (state.jobId !== jobId || state.workerId !== workerId || isTerminal(state) || !state.app) return null;
+    const spec: JobSpec = { jobId, deploymentId, appId: state.appId, app: state.app };
+    if (state.requestedCommit) spec.commit = state.requestedCommit;
+    if (state.status !== 'assigned') {
+      const logSeqStart = await q.lastBuildLogSeq(this.pool, deploymentId);
+      if (logSeqStart > 0) spec.logSeqStart = logSeqStart;
+    }
+    return spec;
   }
 
   private async fromWorker(workerId: string, jobId: string, command: DeployCommand): Promise<void> {
-    const job = isUuid(jobId) ? await q.findJob(this.pool, jobId) : null;
+    const progressOnly = command.type === 'RecordImageBuilt' || command.type === 'RecordContainerStarted';
+    if (!isUuid(jobId)) throw jobNotHeld(jobId);
+    // A job is pushed straight from its JobAssigned event, so the agent may answer before the read
+    // model has the job: on a miss, let the read models catch up with the log and look again.
+    let job = await q.findJob(this.pool, jobId);
+    if (!job) {
+      await this.projections.waitFor(await this.store.headCursor());
+      job = await q.findJob(this.pool, jobId);
+    }
     if (!job) throw jobNotHeld(jobId);
-    await this.execute(job.deploymentId, command, `worker:${workerId}`);
+    await this.execute(job.deploymentId, command, `worker:${workerId}`, !progressOnly);
   }
 
-  /** load -> decide -> append(expected version) with the deployment's correlation id and the causation chain. */
-  private async execute(deploymentId: string, command: DeployCommand, actor: string): Promise<void> {
+  /**
+   * load -> decide -> append(expected version) with the deployment's correlation id and the causation chain.
+   * `waitForReadModels: false` for an agent's progress reports: the agent reads nothing back, and its
+   * next message (often the result) queues behind this acknowledgement.
+   */
+  private async execute(deploymentId: string, command: DeployCommand, actor: string, waitForReadModels = true): Promise<void> {
     const streamId = streamIds.deployment(deploymentId);
     for (let attempt = 1; ; attempt++) {
       const { state, version, events } = await this.streams.load(streamId, deployDecider);
@@ -192,7 +213,7 @@ export class DeployService implements OnModuleInit {
       };
       try {
         const result = await this.store.append(streamId, 'deployment', version, decided, metadata);
-        await this.projections.waitFor(result);
+        if (waitForReadModels) await this.projections.waitFor(result);
         return;
       } catch (err) {
         if (err instanceof ConcurrencyError && attempt < MAX_ATTEMPTS) continue;

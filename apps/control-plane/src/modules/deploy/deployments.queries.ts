@@ -121,3 +121,9 @@ export async function readBuildLogLines(pool: Pool, deploymentId: string, after:
   );
   return rows.map((r) => ({ seq: r.seq, line: r.line, at: r.at.toISOString() }));
 }
+
+/** The highest seq of a deployment's stored build log lines (0 when none). */
+export async function lastBuildLogSeq(pool: Pool, deploymentId: string): Promise<number> {
+  const { rows } = await pool.query<{ seq: number | null }>('SELECT max(seq) AS seq FROM deployment_logs WHERE deployment_id = $1', [deploymentId]);
+  return rows[0]?.seq ?? 0;
+}

@@ -1,7 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { EventOfType, JobSpec } from '@berth/contracts';
 import { EventStore, type StoredEvent, type Subscription } from '@berth/event-store';
-import { Projections } from '../../database/projections.service';
 import { DeployService } from '../deploy/deploy.service';
 import { AgentConnections, type AgentSocket } from './agent-connections';
 import { WorkersService } from './workers.service';
@@ -27,7 +26,6 @@ export class AgentJobFeed implements OnApplicationBootstrap, OnApplicationShutdo
 
   constructor(
     private readonly store: EventStore,
-    private readonly projections: Projections,
     private readonly connections: AgentConnections,
     private readonly deploy: DeployService,
     private readonly workers: WorkersService,
@@ -68,14 +66,11 @@ export class AgentJobFeed implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private async pushAssigned(event: EventOfType<'JobAssigned'> & StoredEvent): Promise<void> {
-    const { workerId, jobId } = event.data;
+    const { workerId, jobId, deploymentId } = event.data;
     if (!this.connections.get(workerId)) return;
-    // jobsForWorker reads the deployments read model: let it catch up with this event first.
-    await this.projections.waitFor({ transactionId: event.transactionId, position: event.position });
+    const job = await this.deploy.jobSpec(deploymentId, jobId, workerId);
     const socket = this.connections.get(workerId);
-    if (!socket) return;
-    const job = (await this.deploy.jobsForWorker(workerId)).find((j) => j.jobId === jobId);
-    if (job) this.send(socket, job);
+    if (job && socket) this.send(socket, job);
   }
 
   private async healOffline(event: EventOfType<'WorkerWentOffline'> & StoredEvent): Promise<void> {

@@ -1,3 +1,4 @@
+import { ConcurrencyError } from '@berth/event-store';
 import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import { AGENT_NAMESPACE, type AgentAck, type AgentToServer, type ErrorBody } from '@berth/contracts';
@@ -111,7 +112,11 @@ export class AgentGateway implements OnGatewayInit<Namespace>, OnGatewayConnecti
       const result = await this.handlers[event](socket, msg);
       reply = result === undefined ? { ok: true } : { ok: true, result };
     } catch (err) {
-      const { body, unexpected } = toErrorBody(err);
+      // A concurrent writer moved the deployment on: the agent should send the result again, not drop it.
+      const { body, unexpected } =
+        err instanceof ConcurrencyError
+          ? { body: { statusCode: 503, error: 'Service Unavailable', message: `${err.message}; send it again` }, unexpected: false }
+          : toErrorBody(err);
       if (unexpected) this.logger.error({ err, event, workerId: socket.data.worker.workerId, correlationId: body.correlationId, msg: 'agent message failed' });
       reply = { ok: false, error: body };
     }

@@ -82,7 +82,9 @@ export class DockerRuntime implements Runtime {
     try {
       stream = await this.docker.buildImage(
         { context: input.contextDir, src: entries },
-        { t: input.tag, dockerfile, rm: true, forcerm: true, labels: { [LABELS.app]: input.appId } },
+        // No build-time labels: the legacy builder turns them into an extra LABEL step (an intermediate
+        // container per build). The tag berth-app-<appId>:<deploymentId> already names the app.
+        { t: input.tag, dockerfile, rm: true, forcerm: true },
       );
     } catch (err) {
       throw new RuntimeError('build_failed', `build failed: ${engineMessage(err)}`);
