@@ -3,7 +3,7 @@
  * exactly as `npm run control-plane` / `npm run agent` run them, with output kept in a log file.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,7 +41,10 @@ export interface BerthProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-const logDir = mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-logs-'));
+/** Logs and agent work dirs of this test process; removed when it exits unless BERTH_KEEP_TEST_LOGS=1. */
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-'));
+if (process.env.BERTH_KEEP_TEST_LOGS !== '1') process.once('exit', () => rmSync(scratch, { recursive: true, force: true }));
+const logDir = scratch;
 
 export function startProcess(name: string, script: string, env: Record<string, string>): BerthProcess {
   const logFile = path.join(logDir, `${name}-${Date.now()}.log`);
@@ -97,7 +100,7 @@ export function startAgentProcess(env: { url: string; token: string; extra?: Rec
   return startProcess('agent', 'dist/apps/worker-agent/src/main.js', {
     BERTH_URL: env.url,
     BERTH_WORKER_TOKEN: env.token,
-    BERTH_WORKER_DIR: mkdtempSync(path.join(os.tmpdir(), 'berth-agent-')),
+    BERTH_WORKER_DIR: mkdtempSync(path.join(scratch, 'agent-')),
     BERTH_LOG_LEVEL: 'info',
     ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
     ...env.extra,
