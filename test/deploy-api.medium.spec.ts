@@ -1,3 +1,4 @@
+import { APP_DELETED_REASON } from '@berth/contracts';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -240,6 +241,11 @@ describe('deploy API and DeployService', () => {
     const orphan = await requestDeployment(app.id);
     await cp.api(`/api/apps/${app.id}`, { method: 'DELETE' });
     expect(await deploy.listQueued()).not.toContainEqual(expect.objectContaining({ deploymentId: orphan.id }));
+    // Deleting the app ends its queued deployment (in the background, after the DELETE answered).
+    await vi.waitFor(async () => expect(await json(`/api/deployments/${orphan.id}`)).toMatchObject({ status: 'failed', reason: APP_DELETED_REASON }), {
+      timeout: 5000,
+      interval: 20,
+    });
     const before = await eventCount();
     expect((await cp.api(`/api/apps/${app.id}/deployments`, { method: 'POST' })).status).toBe(404);
     expect((await cp.api(`/api/apps/${app.id}/deployments`)).status).toBe(404);

@@ -43,6 +43,7 @@ describe('the worker agent connection against the /agent gateway (real PostgreSQ
         onJob(j);
         return { accepted: true };
       },
+      onAppRemove: async () => ({ removed: 0 }),
       heartbeat: async () => ({ at: new Date().toISOString(), capacity: HELLO.capacity, runningContainers: 0 }),
     });
     connection.start();

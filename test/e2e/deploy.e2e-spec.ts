@@ -220,4 +220,19 @@ describe.skipIf(!hasDocker)('deploy a git repository end to end', { timeout: 180
     expect(rebuild.log()).toContain('read models rebuilt');
     expect(await snapshot()).toEqual(live);
   });
+
+  it('deleting the app removes its containers and images from the worker, and the app is gone', async () => {
+    const serving = (await api(`/api/apps/${appId}`)).body.endpoints[0].address;
+    expect((await api(`/api/apps/${appId}`, { method: 'DELETE' })).status).toBe(204);
+    await eventually('the app\'s containers to be removed', async () => {
+      const left = await docker.listContainers({ all: true, filters: { label: [`berth.app=${appId}`] } });
+      return left.length === 0 ? true : undefined;
+    }, 60_000);
+    await eventually('the app\'s images to be removed', async () => {
+      const left = await docker.listImages({ filters: { reference: [`berth-app-${appId}`] } });
+      return left.length === 0 ? true : undefined;
+    }, 30_000);
+    expect((await api(`/api/apps/${appId}`)).status).toBe(404);
+    await expect(page(serving)).rejects.toThrow();
+  });
 });

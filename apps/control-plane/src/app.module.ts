@@ -7,6 +7,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { AppsModule } from './modules/apps/apps.module';
 import { AuthModule } from './modules/auth/auth.module';
+import { DeployReactionsModule } from './modules/deploy/deploy-reactions.module';
 import { DeployModule } from './modules/deploy/deploy.module';
 import { EventsModule } from './modules/events/events.module';
 import { HealthModule } from './modules/health/health.module';
@@ -15,7 +16,7 @@ import { WorkersModule } from './modules/workers/workers.module';
 
 @Module({})
 export class AppModule {
-  /** `maintenance`: the read side only (no scheduler), for one-off commands such as projections:rebuild. */
+  /** `maintenance`: the read side only (no scheduler, no reactions), for one-off commands such as projections:rebuild. */
   static forRoot(config: ControlPlaneConfig, mode: 'serve' | 'maintenance' = 'serve'): DynamicModule {
     return {
       module: AppModule,
@@ -40,7 +41,7 @@ export class AppModule {
         AppsModule,
         DeployModule,
         WorkersModule,
-        ...(mode === 'serve' ? [SchedulerModule] : []),
+        ...(mode === 'serve' ? [SchedulerModule, DeployReactionsModule] : []),
       ],
     };
   }

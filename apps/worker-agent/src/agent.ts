@@ -69,6 +69,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
       runner ??= new JobRunner({ runtime: rt, git: new Git(config.workDir, logger), reporter: connection, workerId: reply.workerId, healthCheckDeadlineMs: config.healthCheckDeadlineMs, logger });
     },
     onJob: (job) => (runner ? runner.submit(job) : { accepted: false }),
+    // Messages are taken only after the hello reply created the runner.
+    onAppRemove: async ({ appId }) => (runner ? runner.removeApp(appId) : { removed: 0, error: 'the agent has not said hello yet' }),
     heartbeat: async () => ({
       at: new Date().toISOString(),
       capacity,

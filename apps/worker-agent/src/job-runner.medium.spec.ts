@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { LABELS } from '@berth/contracts';
+import { APP_DELETED_REASON, LABELS } from '@berth/contracts';
 import type { JobSpec } from '@berth/contracts';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { docker, ensureBusyboxImage, removeContainersByLabel, removeAppImages, r
 import { FIXTURE_APP_PORT, createAppRepo, pushCommit } from '../../../test/support/git-fixture';
 import type { AppRepo } from '../../../test/support/git-fixture';
 import { Git } from './git/git';
+import { realClock } from './health-check';
 import { JobRunner } from './job-runner';
 import type { JobRunnerOptions } from './job-runner';
 import type { JobEvent, JobMessages, JobReporter } from './jobs/job-reporter';
@@ -34,7 +35,11 @@ class RecordingReporter implements JobReporter {
 
   /** The job's result (job:succeeded or job:failed), as soon as it is reported. */
   result(jobId: string): Promise<Reported> {
-    const match = (m: Reported) => m.msg.jobId === jobId && (m.event === 'job:succeeded' || m.event === 'job:failed');
+    return this.first((m) => m.msg.jobId === jobId && (m.event === 'job:succeeded' || m.event === 'job:failed'));
+  }
+
+  /** The first message that matches, as soon as it is reported. */
+  first(match: (m: Reported) => boolean): Promise<Reported> {
     const seen = this.messages.find(match);
     return seen ? Promise.resolve(seen) : new Promise((resolve) => this.waiters.push({ match, resolve }));
   }
@@ -50,6 +55,7 @@ function get(hostPort: number): Promise<{ ok: boolean; body: string }> {
 describe.skipIf(!hasDocker)('JobRunner (real Docker, real git)', () => {
   const run = randomBytes(4).toString('hex');
   const appId = `jr-${run}`;
+  const otherAppId = `jr-other-${run}`;
   const workerId = `worker-${run}`;
   const runtime = new DockerRuntime({ docker, logger });
   let repo: AppRepo;
@@ -82,8 +88,10 @@ describe.skipIf(!hasDocker)('JobRunner (real Docker, real git)', () => {
   });
 
   afterAll(async () => {
-    await removeContainersByLabel(`${LABELS.app}=${appId}`);
-    await removeAppImages(appId);
+    for (const id of [appId, otherAppId]) {
+      await removeContainersByLabel(`${LABELS.app}=${id}`);
+      await removeAppImages(id);
+    }
     await repo?.remove();
     await work?.remove();
   });
@@ -198,5 +206,50 @@ describe.skipIf(!hasDocker)('JobRunner (real Docker, real git)', () => {
     expect(reporter.of(v1.job.jobId)[0]!.msg).toEqual({ jobId: v1.job.jobId, phase: 'building', commit: v1.commit });
     expect((await appContainers()).map((c) => c.containerId)).toEqual([v1.containerId]);
     expect(await get(v1.hostPort)).toEqual({ ok: true, body: `v2 ${run}\n` });
+  }, 60_000);
+
+  it('app:remove waits for the app\'s job in progress, then removes all its containers and images; later jobs and other apps are left alone', async () => {
+    const appImages = async (id: string) => (await docker.listImages({ filters: { reference: [`berth-app-${id}`] } })).flatMap((i) => i.RepoTags ?? []);
+    // Retiring the previous container waits on this gate, so that the removal is what takes it away.
+    const DRAIN_MS = 12_345;
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const clock = { now: realClock.now, sleep: (ms: number) => (ms === DRAIN_MS ? gate : realClock.sleep(ms)) };
+    const reporter = new RecordingReporter();
+    const r = runner(reporter, { previousContainerDrainMs: DRAIN_MS, clock });
+
+    // Another app, built from the same commit (so its image may well share this app's image id).
+    const base = job(v1.commit);
+    const other: JobSpec = { ...base, appId: otherAppId, app: { ...base.app, name: otherAppId } };
+    r.submit(other);
+    const otherResult = await reporter.result(other.jobId);
+    expect(otherResult.event).toBe('job:succeeded');
+    const otherPort = (otherResult.msg as JobMessages['job:succeeded']).hostPort;
+    expect(await appImages(appId)).not.toEqual([]);
+
+    const inProgress = job(v1.commit);
+    r.submit(inProgress);
+    await reporter.first((m) => m.msg.jobId === inProgress.jobId && m.event === 'job:started');
+    const removal = r.removeApp(appId).then((reply) => ({ reply, at: Date.now() }));
+    const later = job(v1.commit);
+    r.submit(later);
+    const [{ reply, at }, built] = await Promise.all([removal, reporter.result(inProgress.jobId)]);
+
+    expect(built.event).toBe('job:succeeded');
+    expect(built.at).toBeLessThanOrEqual(at);
+    expect(reply).toEqual({ removed: 2 }); // the previous container and the one the job just started
+    expect(await appContainers()).toEqual([]);
+    expect(await appImages(appId)).toEqual([]);
+    expect(await reporter.result(later.jobId)).toMatchObject({ event: 'job:failed', msg: { jobId: later.jobId, reason: APP_DELETED_REASON, logTail: [] } });
+    expect(reporter.of(later.jobId).map((m) => m.event)).toEqual(['job:failed']);
+
+    openGate();
+    await r.idle();
+    expect(await appContainers()).toEqual([]);
+    expect((await runtime.list(workerId)).filter((c) => c.appId === otherAppId).map((c) => c.running)).toEqual([true]);
+    expect(await get(otherPort)).toEqual({ ok: true, body: `v2 ${run}\n` });
+    expect(await appImages(otherAppId)).toEqual([`berth-app-${otherAppId}:${other.deploymentId}`]);
+    // Told again (say, after the agent's next hello): nothing is left to remove.
+    expect(await r.removeApp(appId)).toEqual({ removed: 0 });
   }, 60_000);
 });

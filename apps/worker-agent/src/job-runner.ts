@@ -2,8 +2,10 @@
  * Takes jobs from the control plane and runs them: one at a time per app (a queue per app), a few
  * apps at once, each job once. A job sent again — after a reconnect, or after the agent restarted —
  * is recognised by its jobId (in memory) or by the label on the container it started (on the host).
+ * Removing a deleted app takes its turn in the app's queue, after the job running for it.
  */
-import type { JobSpec } from '@berth/contracts';
+import { APP_DELETED_REASON } from '@berth/contracts';
+import type { AppRemoveReply, JobSpec } from '@berth/contracts';
 import type { Logger } from 'pino';
 import type { Cloner, Clock, DeployContext } from './jobs/deploy-job';
 import { runDeployJob } from './jobs/deploy-job';
@@ -16,6 +18,8 @@ import type { Runtime } from './runtimes/runtime';
 export const MAX_CONCURRENT_JOBS = 2;
 /** Results remembered, to answer a job sent again after it finished. */
 const REMEMBERED_RESULTS = 1_000;
+/** Removed apps remembered, so that a job of theirs sent afterwards does not run. */
+const REMEMBERED_REMOVED_APPS = 1_000;
 
 export interface JobRunnerOptions {
   runtime: Runtime;
@@ -64,6 +68,7 @@ export class JobRunner {
   /** Work started by jobs that outlives them (retiring previous containers). */
   private readonly background = new Set<Promise<void>>();
   private readonly results = new Map<string, JobResult>();
+  private readonly removedApps = new Set<string>();
   private accepting = true;
 
   constructor(options: JobRunnerOptions) {
@@ -101,16 +106,64 @@ export class JobRunner {
       return { accepted: true };
     }
     this.inFlight.add(job.jobId);
-    const previous = this.appQueues.get(job.appId) ?? Promise.resolve();
-    const next = previous.then(() => this.runInSlot(job));
-    this.appQueues.set(job.appId, next);
-    void next.finally(() => {
-      if (this.appQueues.get(job.appId) === next) this.appQueues.delete(job.appId);
-    });
+    void this.enqueue(job.appId, () => this.runInSlot(job));
     return { accepted: true };
   }
 
+  /**
+   * The answer to `app:remove`: once the app's job in progress (if any) has finished, stops and removes
+   * every container of the app on this worker, then the app's images. Its jobs still queued, or sent
+   * later, do not run: they fail with APP_DELETED_REASON.
+   */
+  removeApp(appId: string): Promise<AppRemoveReply> {
+    this.removedApps.add(appId);
+    if (this.removedApps.size > REMEMBERED_REMOVED_APPS) this.removedApps.delete(this.removedApps.values().next().value as string);
+    return this.enqueue(appId, () => this.removeAppNow(appId));
+  }
+
+  /** Runs `work` after everything queued for the app so far. */
+  private enqueue<T>(appId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.appQueues.get(appId) ?? Promise.resolve();
+    const result = previous.then(work);
+    const next = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.appQueues.set(appId, next);
+    void next.finally(() => {
+      if (this.appQueues.get(appId) === next) this.appQueues.delete(appId);
+    });
+    return result;
+  }
+
+  private async removeAppNow(appId: string): Promise<AppRemoveReply> {
+    const containers = (await this.ctx.runtime.list(this.ctx.workerId)).filter((c) => c.appId === appId);
+    const outcomes = await Promise.allSettled(
+      containers.map(async (c) => {
+        await this.ctx.runtime.stop(c.containerId, this.ctx.stopTimeoutSec);
+        await this.ctx.runtime.remove(c.containerId);
+      }),
+    );
+    const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ containerId: containers[i].containerId, err: o.reason as unknown }] : []));
+    for (const f of failed) this.log.warn(f, 'could not remove a container of a deleted app');
+    const images = await this.ctx.runtime.removeAppImages(appId).catch((err: unknown) => {
+      this.log.warn({ err, appId }, 'could not remove the images of a deleted app');
+      return 0;
+    });
+    const removed = containers.length - failed.length;
+    this.log.info({ appId, removed, images }, 'removed a deleted app from this worker');
+    return failed.length === 0 ? { removed } : { removed, error: `${failed.length} of the app's containers could not be removed` };
+  }
+
   private async runInSlot(job: JobSpec): Promise<void> {
+    if (this.removedApps.has(job.appId)) {
+      this.log.info({ jobId: job.jobId, appId: job.appId }, 'not running a job of a removed app');
+      const result: JobResult = { event: 'job:failed', msg: { jobId: job.jobId, reason: APP_DELETED_REASON, logTail: [] } };
+      this.ctx.reporter.report(result.event, result.msg);
+      this.remember(job.jobId, result);
+      this.inFlight.delete(job.jobId);
+      return;
+    }
     await this.slots.acquire();
     try {
       const existing = (await this.ctx.runtime.list(this.ctx.workerId)).find((c) => c.jobId === job.jobId);

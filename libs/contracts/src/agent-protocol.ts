@@ -54,9 +54,18 @@ export interface AgentToServer {
   'job:failed': (msg: JobFailedMsg, ack: (reply: AgentAck) => void) => void;
 }
 
-/** Messages the control plane sends. `job` is acknowledged by the agent with {accepted}. */
+/** The app was deleted: remove its containers and images from this worker. */
+export interface AppRemoveMsg { appId: string }
+/** How many of the app's containers the agent removed (0 when none was left); `error` when it could not. */
+export interface AppRemoveReply { removed: number; error?: string }
+
+/**
+ * Messages the control plane sends. `job` is acknowledged by the agent with {accepted}; `app:remove`
+ * once the app's containers are gone (after any job of that app the agent is running).
+ */
 export interface ServerToAgent {
   job: (job: JobSpec, ack: (reply: { accepted: boolean }) => void) => void;
+  'app:remove': (msg: AppRemoveMsg, ack: (reply: AppRemoveReply) => void) => void;
 }
 
 /** Container labels every Berth container carries. */

@@ -1,6 +1,9 @@
 export const DEPLOYMENT_STATUSES = ['queued', 'assigned', 'building', 'starting', 'succeeded', 'failed'] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
 
+/** The reason a deployment ends `failed` when its app is deleted before it finished (control plane and agent agree on it). */
+export const APP_DELETED_REASON = 'the app was deleted';
+
 export interface DeploymentView {
   id: string;
   appId: string;

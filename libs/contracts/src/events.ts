@@ -37,7 +37,8 @@ export type DeploymentEvent =
   | { type: 'ImageBuilt'; data: { deploymentId: string; jobId: string; image: string } }
   | { type: 'ContainerStarted'; data: { deploymentId: string; jobId: string; containerId: string; hostPort: number } }
   | { type: 'JobSucceeded'; data: { deploymentId: string; jobId: string; workerId: string; containerId: string; hostPort: number } }
-  | { type: 'JobFailed'; data: { deploymentId: string; jobId: string; workerId?: string; reason: string; logTail: string[] } };
+  /** jobId and workerId are absent when the platform ended a deployment before it was placed (its app was deleted). */
+  | { type: 'JobFailed'; data: { deploymentId: string; jobId?: string; workerId?: string; reason: string; logTail: string[] } };
 
 export type WorkerEvent =
   | { type: 'WorkerRegistered'; data: { workerId: string; name: string; zone?: string; tokenHash: string } }

@@ -24,6 +24,7 @@ function connect(port: number, extra: Partial<AgentConnectionOptions> = {}): Age
     hello: async () => hello,
     onHello: () => undefined,
     onJob: () => ({ accepted: true }),
+    onAppRemove: async () => ({ removed: 0 }),
     heartbeat: async () => ({ at: new Date().toISOString(), capacity: hello.capacity, runningContainers: 1 }),
     ackTimeoutMs: 2_000,
     reconnectDelayMs: { min: 50, max: 200 },
@@ -85,6 +86,28 @@ describe('AgentConnection (real socket.io)', () => {
       await cp.waitFor((r) => r.event === 'hello');
       expect(await answer).toEqual({ accepted: true });
       expect(order).toEqual(['hello', 'j-early']);
+    } finally {
+      await cp.close();
+    }
+  });
+
+  it('removes an app the server names right after hello, once it knows which worker it is, and acknowledges with the count', async () => {
+    const answers: Promise<unknown>[] = [];
+    const cp = await fakeControlPlane(0, {
+      afterHello: (socket) => {
+        answers.push(socket.timeout(2_000).emitWithAck('app:remove', { appId: 'a-gone' }));
+        answers.push(socket.timeout(2_000).emitWithAck('app:remove', {}));
+      },
+    });
+    try {
+      const order: string[] = [];
+      connect(cp.port, {
+        onHello: () => order.push('hello'),
+        onAppRemove: async ({ appId }) => (order.push(`remove ${appId}`), { removed: 2 }),
+      });
+      await cp.waitFor((r) => r.event === 'hello');
+      expect(await Promise.all(answers)).toEqual([{ removed: 2 }, { removed: 0, error: 'app:remove needs an appId' }]);
+      expect(order).toEqual(['hello', 'remove a-gone']);
     } finally {
       await cp.close();
     }

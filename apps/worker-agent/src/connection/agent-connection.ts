@@ -5,7 +5,7 @@
  * restart loses no result. Heartbeats every HEARTBEAT_INTERVAL_MS while connected.
  */
 import { AGENT_NAMESPACE, HEARTBEAT_INTERVAL_MS } from '@berth/contracts';
-import type { AgentAck, AgentHello, AgentHelloReply, HeartbeatMsg, JobSpec } from '@berth/contracts';
+import type { AgentAck, AgentHello, AgentHelloReply, AppRemoveMsg, AppRemoveReply, HeartbeatMsg, JobSpec } from '@berth/contracts';
 import type { Logger } from 'pino';
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
@@ -22,6 +22,8 @@ export interface AgentConnectionOptions {
   onHello(reply: AgentHelloReply): void;
   /** The answer to a `job` message. */
   onJob(job: JobSpec): { accepted: boolean };
+  /** The answer to an `app:remove` message, once the app's containers are gone. */
+  onAppRemove(msg: AppRemoveMsg): Promise<AppRemoveReply>;
   heartbeat(): Promise<HeartbeatMsg>;
   /** Called when the server refuses the handshake (a wrong or revoked worker token). */
   onAuthRejected?(message: string): void;
@@ -54,7 +56,8 @@ export class AgentConnection implements JobReporter {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeatPending = false;
   private drainWaiters: (() => void)[] = [];
-  private jobsBeforeHello: { job: JobSpec; ack: (reply: { accepted: boolean }) => void }[] = [];
+  /** Server messages that arrived before the hello reply was handled: taken once it is. */
+  private beforeHello: (() => void)[] = [];
 
   constructor(private readonly options: AgentConnectionOptions) {
     this.log = options.logger.child({ component: 'agent-connection' });
@@ -77,9 +80,11 @@ export class AgentConnection implements JobReporter {
     socket.on('connect_error', (err) => this.onConnectError(err));
     socket.on('job', (job: JobSpec, ack?: (reply: { accepted: boolean }) => void) => {
       const answer = typeof ack === 'function' ? ack : () => undefined;
-      // A job may overtake our processing of the hello reply: hold it until we know who we are.
-      if (this.ready) this.takeJob(job, answer);
-      else this.jobsBeforeHello.push({ job, ack: answer });
+      this.whenReady(() => this.takeJob(job, answer));
+    });
+    socket.on('app:remove', (msg: AppRemoveMsg, ack?: (reply: AppRemoveReply) => void) => {
+      const answer = typeof ack === 'function' ? ack : () => undefined;
+      this.whenReady(() => this.removeApp(msg, answer));
     });
     this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), this.options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
     this.heartbeatTimer.unref();
@@ -132,7 +137,7 @@ export class AgentConnection implements JobReporter {
       this.ready = true;
       this.failures = 0;
       this.log.info({ workerId: reply.result.workerId, name: reply.result.name, queued: this.outbox.size }, 'hello acknowledged');
-      this.jobsBeforeHello.splice(0).forEach(({ job, ack }) => this.takeJob(job, ack));
+      this.beforeHello.splice(0).forEach((take) => take());
       void this.sendHeartbeat();
       void this.pump();
     } catch (err) {
@@ -143,6 +148,26 @@ export class AgentConnection implements JobReporter {
     }
   }
 
+  /** A server message may overtake our processing of the hello reply: hold it until we know who we are. */
+  private whenReady(take: () => void): void {
+    if (this.ready) take();
+    else this.beforeHello.push(take);
+  }
+
+  private removeApp(msg: AppRemoveMsg | undefined, ack: (reply: AppRemoveReply) => void): void {
+    const appId = msg?.appId;
+    if (typeof appId !== 'string' || appId.length === 0) {
+      this.log.warn({ msg }, 'app:remove without an appId; ignored');
+      ack({ removed: 0, error: 'app:remove needs an appId' });
+      return;
+    }
+    this.log.info({ appId }, 'removing a deleted app');
+    this.options.onAppRemove({ appId }).then(ack, (err: unknown) => {
+      this.log.error({ err, appId }, 'could not remove a deleted app');
+      ack({ removed: 0, error: err instanceof Error ? err.message : String(err) });
+    });
+  }
+
   private takeJob(job: JobSpec, ack: (reply: { accepted: boolean }) => void): void {
     const reply = this.options.onJob(job);
     this.log.info({ jobId: job.jobId, appId: job.appId, accepted: reply.accepted }, 'job received');
@@ -151,8 +176,8 @@ export class AgentConnection implements JobReporter {
 
   private onDisconnect(reason: string): void {
     this.ready = false;
-    // Unanswered jobs of the lost connection: the server sends them again.
-    this.jobsBeforeHello = [];
+    // Unanswered messages of the lost connection: the server sends them again.
+    this.beforeHello = [];
     if (this.closed) return;
     this.log.warn({ reason, queued: this.outbox.size }, 'disconnected from the control plane');
     // A server-side disconnect is final for socket.io; we still want to come back.

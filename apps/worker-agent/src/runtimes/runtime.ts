@@ -55,11 +55,15 @@ export interface ContainerState {
 /** Beside contracts' LABELS: the commit a container's image was built from. */
 export const COMMIT_LABEL = 'berth.commit';
 
+/** The image repository of an app's builds: berth-app-<appId>, in Docker's alphabet. */
+export function imageRepo(appId: string): string {
+  return `berth-app-${appId.toLowerCase().replace(/[^a-z0-9._-]/g, '-')}`;
+}
+
 /** Image tag of a deployment's build: berth-app-<appId>:<deploymentId>, in Docker's alphabet. */
 export function imageTag(appId: string, deploymentId: string): string {
-  const repo = appId.toLowerCase().replace(/[^a-z0-9._-]/g, '-');
   const tag = deploymentId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 128);
-  return `berth-app-${repo}:${tag}`;
+  return `${imageRepo(appId)}:${tag}`;
 }
 
 export type LogSink = (line: string) => void;
@@ -77,6 +81,11 @@ export interface Runtime {
   /** Berth containers on this host; with a workerId, only that worker's. */
   list(workerId?: string): Promise<RuntimeContainer[]>;
   state(containerId: string): Promise<ContainerState>;
+  /**
+   * Removes the tags of the images built for the app (imageRepo(appId), every tag); an image that
+   * another tag still names stays. Resolves to the number of tags removed.
+   */
+  removeAppImages(appId: string): Promise<number>;
 }
 
 /** A runtime failure whose message is fit to show a user as a deployment's reason. */

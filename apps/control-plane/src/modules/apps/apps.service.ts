@@ -104,6 +104,16 @@ export class AppsService implements OnModuleInit {
     return toView(rows[0]);
   }
 
+  /**
+   * Whether the app's own stream says it was deleted: the event log, not the `apps` read model, which a
+   * rebuild empties and refills. False for an id no app ever had.
+   */
+  async wasDeleted(appId: string): Promise<boolean> {
+    if (!isUuid(appId)) return false;
+    const app = await this.streams.load(streamIds.app(appId), appDecider);
+    return app.state.status === 'deleted';
+  }
+
   private metadata(meta: RequestMeta): EventMetadata {
     return { actor: meta.actor, correlationId: meta.correlationId };
   }

@@ -126,6 +126,46 @@ describe('deploy decider', () => {
     expect(given([requested]).when({ type: 'FailJob', reason: 'x' })).toEqual([]);
   });
 
+  describe('CancelDeployment (its app was deleted)', () => {
+    const cancel: DeployCommand = { type: 'CancelDeployment', reason: 'the app was deleted' };
+    const waiting: DeploymentEvent = { type: 'DeploymentWaiting', data: { deploymentId, reason: 'no online worker' } };
+
+    it('fails a deployment still waiting for a worker, with the reason and no job', () => {
+      const cancelled: DeploymentEvent = { type: 'JobFailed', data: { deploymentId, reason: 'the app was deleted', logTail: [] } };
+      expect(given([requested]).when(cancel)).toEqual([cancelled]);
+      expect(given([requested, waiting]).when(cancel)).toEqual([cancelled]);
+      expect(given([requested, waiting, cancelled]).state()).toMatchObject({ status: 'failed', reason: 'the app was deleted' });
+    });
+
+    it.each([
+      ['assigned', [requested, assigned]],
+      ['building', [requested, assigned, started]],
+      ['starting', [requested, assigned, started, built, containerUp]],
+    ] as [string, DeploymentEvent[]][])('fails a deployment that is %s, naming its job and worker', (_, history) => {
+      expect(given(history).when(cancel)).toEqual([{ type: 'JobFailed', data: { deploymentId, jobId, workerId, reason: 'the app was deleted', logTail: [] } }]);
+    });
+
+    it('leaves a finished deployment as it ended: cancelling twice decides nothing', () => {
+      expect(given([requested, assigned, started, built, containerUp, succeeded]).when(cancel)).toEqual([]);
+      expect(given([requested, assigned, started, failed]).when(cancel)).toEqual([]);
+      const cancelled = [requested, assigned, ...given([requested, assigned]).when(cancel)];
+      expect(given(cancelled).when(cancel)).toEqual([]);
+    });
+
+    it('after a cancel, the worker\'s own late result cannot revive it, and the scheduler cannot place it', () => {
+      const cancelled = [requested, assigned, ...given([requested, assigned]).when(cancel)];
+      expect(given(cancelled).when({ type: 'RecordJobStarted', ...w, phase: 'building' })).toEqual([]);
+      expect(given(cancelled).when({ type: 'RecordJobFailed', ...w, reason: 'the app was deleted', logTail: [] })).toEqual([]);
+      expect(domainError(() => given(cancelled).when({ type: 'RecordJobSucceeded', ...w, containerId: 'c1', hostPort: 1 })).code).toBe(ErrorCode.InvalidState);
+      const neverPlaced = [requested, ...given([requested]).when(cancel)];
+      expect(domainError(() => given(neverPlaced).when({ type: 'AssignJob', jobId, workerId, memoryMb: 256 })).code).toBe(ErrorCode.InvalidState);
+    });
+
+    it('a deployment that does not exist is not found', () => {
+      expect(domainError(() => given([]).when(cancel)).code).toBe(ErrorCode.NotFound);
+    });
+  });
+
   it('commands on a deployment that does not exist are not found', () => {
     expect(domainError(() => given([]).when({ type: 'MarkWaiting', reason: 'x' })).code).toBe(ErrorCode.NotFound);
   });

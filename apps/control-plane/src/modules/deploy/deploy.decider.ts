@@ -18,7 +18,9 @@ export type DeployCommand =
   | ({ type: 'RecordJobSucceeded'; containerId: string; hostPort: number } & FromWorker)
   | ({ type: 'RecordJobFailed'; reason: string; logTail: string[] } & FromWorker)
   /** The platform gives up on a job (e.g. its worker never answered): no worker check. */
-  | { type: 'FailJob'; reason: string };
+  | { type: 'FailJob'; reason: string }
+  /** The platform ends a deployment that has not finished, placed or not (e.g. its app was deleted). */
+  | { type: 'CancelDeployment'; reason: string };
 
 export interface DeploymentState {
   status: DeploymentStatus | 'none';
@@ -158,6 +160,13 @@ export const deployDecider: Decider<DeploymentState, DeployCommand, DeploymentEv
         // Races with the worker's own result: whichever lands first is the outcome.
         if (!RUNNING.has(state.status)) return [];
         return [{ type: 'JobFailed', data: { deploymentId, jobId: state.jobId!, workerId: state.workerId, reason: command.reason, logTail: [] } }];
+
+      case 'CancelDeployment': {
+        // Ends the deployment as failed wherever it stands; a finished one keeps its outcome.
+        if (isTerminal(state)) return [];
+        const job = state.jobId === undefined ? {} : { jobId: state.jobId, ...(state.workerId === undefined ? {} : { workerId: state.workerId }) };
+        return [{ type: 'JobFailed', data: { deploymentId, ...job, reason: command.reason, logTail: [] } }];
+      }
 
       default:
         return assertUnreachable(command);

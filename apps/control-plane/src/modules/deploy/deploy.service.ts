@@ -98,6 +98,11 @@ export class DeployService implements OnModuleInit {
     await this.execute(deploymentId, { type: 'FailJob', reason }, 'system:recovery');
   }
 
+  /** Ends an unfinished deployment as failed (CancelDeployment); a finished one is left as it is. */
+  async cancel(deploymentId: string, reason: string, actor: string): Promise<void> {
+    await this.execute(deploymentId, { type: 'CancelDeployment', reason }, actor);
+  }
+
   async recordJobStarted(workerId: string, msg: JobStartedMsg): Promise<void> {
     await this.fromWorker(workerId, msg.jobId, { type: 'RecordJobStarted', workerId, jobId: msg.jobId, phase: msg.phase, commit: msg.commit });
   }
@@ -148,6 +153,16 @@ export class DeployService implements OnModuleInit {
     await this.get(deploymentId);
     const lines = await q.readBuildLogLines(this.pool, deploymentId, after, limit);
     return { lines, next: lines.length > 0 ? lines[lines.length - 1].seq : after >= 0 ? after : null };
+  }
+
+  /** An app's deployments that have not finished yet. */
+  listUnfinishedOfApp(appId: string): Promise<string[]> {
+    return q.listUnfinishedDeploymentsOfApp(this.pool, appId);
+  }
+
+  /** Unfinished deployments whose app is missing from the `apps` read model. */
+  listUnfinishedWithoutApp(): Promise<{ deploymentId: string; appId: string }[]> {
+    return q.listUnfinishedDeploymentsWithoutApp(this.pool);
   }
 
   /** For the scheduler: deployments waiting for a worker, oldest first. */

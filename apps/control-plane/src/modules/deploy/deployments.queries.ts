@@ -103,6 +103,25 @@ export async function listActiveJobIdsOfWorker(pool: Pool, workerId: string): Pr
   return rows.map((r) => ({ deploymentId: r.id, jobId: r.job_id }));
 }
 
+/** Deployments of an app that have not finished (queued, assigned, building or starting), oldest first. */
+export async function listUnfinishedDeploymentsOfApp(pool: Pool, appId: string): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT id FROM deployments WHERE app_id = $1 AND status IN ('queued', 'assigned', 'building', 'starting') ORDER BY created_at, id`,
+    [appId],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Unfinished deployments whose app has no row in the `apps` read model (deleted, or not projected yet). */
+export async function listUnfinishedDeploymentsWithoutApp(pool: Pool): Promise<{ deploymentId: string; appId: string }[]> {
+  const { rows } = await pool.query<{ id: string; app_id: string }>(
+    `SELECT d.id, d.app_id FROM deployments d
+     WHERE d.status IN ('queued', 'assigned', 'building', 'starting') AND NOT EXISTS (SELECT 1 FROM apps a WHERE a.id = d.app_id)
+     ORDER BY d.created_at, d.id`,
+  );
+  return rows.map((r) => ({ deploymentId: r.id, appId: r.app_id }));
+}
+
 export async function insertBuildLogLines(pool: Pool, deploymentId: string, lines: BuildLogLine[]): Promise<number> {
   if (lines.length === 0) return 0;
   const { rowCount } = await pool.query(

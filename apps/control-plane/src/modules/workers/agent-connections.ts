@@ -39,6 +39,11 @@ export class AgentConnections {
     return this.sockets.get(workerId);
   }
 
+  /** Every agent socket connected to this replica. */
+  all(): AgentSocket[] {
+    return [...this.sockets.values()];
+  }
+
   get size(): number {
     return this.sockets.size;
   }

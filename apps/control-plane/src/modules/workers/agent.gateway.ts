@@ -5,6 +5,7 @@ import { AGENT_NAMESPACE, type AgentAck, type AgentToServer, type ErrorBody } fr
 import type { Namespace, Socket } from 'socket.io';
 import { toErrorBody } from '../../common/http-exception.filter';
 import { DeployService } from '../deploy/deploy.service';
+import { AgentAppRemoval } from './agent-app-removal';
 import { AgentConnections, type AgentSocket, type AgentSocketData } from './agent-connections';
 import { AgentJobFeed } from './agent-job-feed';
 import { parseAgentMessage } from './agent-messages';
@@ -60,6 +61,7 @@ export class AgentGateway implements OnGatewayInit<Namespace>, OnGatewayConnecti
     private readonly deploy: DeployService,
     private readonly connections: AgentConnections,
     private readonly jobs: AgentJobFeed,
+    private readonly removals: AgentAppRemoval,
   ) {}
 
   afterInit(namespace: Namespace): void {
@@ -127,6 +129,7 @@ export class AgentGateway implements OnGatewayInit<Namespace>, OnGatewayConnecti
     }
     if (event === 'hello' && reply.ok && socket.connected) {
       this.jobs.sendHeldJobs(socket).catch((err: unknown) => this.logger.warn({ err, msg: 'could not send held jobs after hello' }));
+      this.removals.removeDeletedAppsOf(socket).catch((err: unknown) => this.logger.warn({ err, msg: 'could not look for deleted apps after hello' }));
     }
   }
 

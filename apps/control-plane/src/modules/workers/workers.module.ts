@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { AppsModule } from '../apps/apps.module';
 import { DeployModule } from '../deploy/deploy.module';
+import { AgentAppRemoval } from './agent-app-removal';
 import { AgentConnections } from './agent-connections';
 import { AgentJobFeed } from './agent-job-feed';
 import { AgentGateway } from './agent.gateway';
@@ -9,9 +11,9 @@ import { WorkersService } from './workers.service';
 
 /** Workers: registration, the read model, and the `/agent` socket.io gateway their agents dial. */
 @Module({
-  imports: [DeployModule],
+  imports: [AppsModule, DeployModule],
   controllers: [WorkersController],
-  providers: [WorkersRepository, WorkersService, AgentConnections, AgentJobFeed, AgentGateway],
+  providers: [WorkersRepository, WorkersService, AgentConnections, AgentJobFeed, AgentAppRemoval, AgentGateway],
   exports: [WorkersRepository],
 })
 export class WorkersModule {}

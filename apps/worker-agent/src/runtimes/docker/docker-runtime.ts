@@ -6,7 +6,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { LABELS } from '@berth/contracts';
-import { COMMIT_LABEL, RuntimeError } from '../runtime';
+import { COMMIT_LABEL, RuntimeError, imageRepo } from '../runtime';
 import type { BuildInput, ContainerState, LogSink, Runtime, RuntimeContainer, StartSpec, StartedContainer } from '../runtime';
 import { demuxLogs, followEngineStream, textLines } from './docker-streams';
 import { PortAllocator } from './port-allocator';
@@ -233,6 +233,24 @@ export class DockerRuntime implements Runtime {
         createdAt: new Date(c.Created * 1000),
       };
     });
+  }
+
+  async removeAppImages(appId: string): Promise<number> {
+    const repo = imageRepo(appId);
+    const images = await this.docker.listImages({ filters: { reference: [repo] } });
+    const tags = images.flatMap((i) => (i.RepoTags ?? []).filter((t) => t.startsWith(`${repo}:`)));
+    let removed = 0;
+    for (const tag of tags) {
+      try {
+        // By tag, never by id: another app's build of the same content shares the image id.
+        await this.docker.getImage(tag).remove();
+        removed++;
+      } catch (err) {
+        if (statusOf(err) !== 404) this.log.warn({ tag, err: engineMessage(err) }, 'could not remove an image of a deleted app');
+      }
+    }
+    if (removed > 0) this.log.info({ appId, removed }, 'removed the images of an app');
+    return removed;
   }
 
   async state(containerId: string): Promise<ContainerState> {
