@@ -12,6 +12,7 @@ import { startPlatform } from './support/platform';
 import type { BenchRow } from './support/table';
 
 const exec = promisify(execFile);
+const BARE_TAG = 'berth-bench-bare:latest';
 const ROUNDS = Number(process.env.BERTH_BENCH_DEPLOY_ROUNDS ?? 5);
 
 /** Both sides are watched at the same cadence: the bare app over HTTP, Berth's deployment over its API. */
@@ -34,7 +35,7 @@ async function waitHttp(url: string, expect: string, timeoutMs = 60_000): Promis
 async function bareDeploy(repoUrl: string, message: string): Promise<number> {
   const started = performance.now();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-bare-'));
-  const tag = `berth-bench-bare:${Date.now()}`;
+  const tag = BARE_TAG;
   try {
     await exec('git', ['clone', '-q', '--depth', '1', repoUrl, dir]);
     await exec('docker', ['build', '-q', '-t', tag, dir]);
@@ -92,6 +93,7 @@ export async function run(): Promise<BenchRow[]> {
       const ids = stdout.split('\n').filter(Boolean);
       if (ids.length) await exec('docker', ['rm', '-f', ...ids]);
     });
+    await exec('docker', ['rmi', BARE_TAG]).catch(() => undefined);
     await repo.remove();
   }
 }

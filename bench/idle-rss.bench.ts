@@ -39,5 +39,6 @@ export async function run(): Promise<BenchRow[]> {
   } finally {
     await platform.close();
     await repo.remove();
+    await exec('docker', ['rmi', IMAGE]).catch(() => undefined);
   }
 }

@@ -132,9 +132,11 @@ export async function removeContainersByLabel(label: string): Promise<number> {
 /** Removes every image carrying the label (app images are built with berth.app=<appId>). */
 /** Removes the images Berth built for an app (tagged berth-app-<appId>:<deploymentId>). */
 export async function removeAppImages(appId: string): Promise<number> {
+  // By tag, never by id: identical builds of other apps share the id, and must keep their tags.
   const found = await docker.listImages({ filters: { reference: [`berth-app-${appId}`] } });
-  for (const image of found) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
-  return found.length;
+  const tags = found.flatMap((image) => image.RepoTags ?? []).filter((t) => t.startsWith(`berth-app-${appId}:`));
+  for (const tag of tags) await docker.getImage(tag).remove().catch(() => undefined);
+  return tags.length;
 }
 
 /** A scratch directory under the OS temp dir, removed by the returned function. */

@@ -168,6 +168,9 @@ export class DockerRuntime implements Runtime {
           Memory: spec.memoryMb * 1024 * 1024,
           ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
           RestartPolicy: { Name: 'no' },
+          // A tiny init as PID 1 forwards SIGTERM to the app, so a stop is graceful instead of
+          // waiting out the grace period for apps that do not handle signals as PID 1.
+          Init: true,
           PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] },
           LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
         },
