@@ -13,7 +13,7 @@ import type { BenchRow } from './support/table';
 
 const exec = promisify(execFile);
 const BARE_TAG = 'berth-bench-bare:latest';
-const ROUNDS = Number(process.env.BERTH_BENCH_DEPLOY_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BERTH_BENCH_DEPLOY_ROUNDS ?? 7);
 
 /** Both sides are watched at the same cadence: the bare app over HTTP, Berth's deployment over its API. */
 const POLL_MS = 25;
@@ -55,9 +55,13 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export async function run(): Promise<BenchRow[]> {
   const platform = await startPlatform();
-  const repo = await createAppRepo({ message: 'bench warm-up' });
+  // One repository per path, each given its own new commit every round: both build the same amount
+  // (the base layers cached, the changed COPY and the steps after it not). With one shared
+  // repository, whichever path built second would reuse the other's fresh layers.
+  const berthRepo = await createAppRepo({ message: 'bench warm-up (berth)' });
+  const bareRepo = await createAppRepo({ message: 'bench warm-up (bare)' });
   try {
-    const app = await platform.api('/api/apps', { name: 'bench-deploy', source: { type: 'git', repoUrl: repo.url, branch: 'main' }, port: 8080, memoryMb: 64 });
+    const app = await platform.api('/api/apps', { name: 'bench-deploy', source: { type: 'git', repoUrl: berthRepo.url, branch: 'main' }, port: 8080, memoryMb: 64 });
     const deployOnce = async () => {
       const started = performance.now();
       const d = await platform.api(`/api/apps/${app.body.id}/deployments`, {});
@@ -65,25 +69,26 @@ export async function run(): Promise<BenchRow[]> {
       if (done.status !== 'succeeded') throw new Error(`bench deploy failed: ${done.reason}`);
       return performance.now() - started;
     };
-    // Warm the build cache for both paths.
+    // Warm the base image cache and both code paths.
     await deployOnce();
-    await bareDeploy(repo.url, 'bench warm-up');
+    await bareDeploy(bareRepo.url, 'bench warm-up (bare)');
     const berth: number[] = [];
     const bare: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      const message = `bench round ${i}`;
-      await pushCommit(repo, message);
+      await pushCommit(berthRepo, `berth round ${i}`);
+      const bareMessage = `bare round ${i}`;
+      await pushCommit(bareRepo, bareMessage);
       if (i % 2 === 0) {
         berth.push(await deployOnce());
-        bare.push(await bareDeploy(repo.url, message));
+        bare.push(await bareDeploy(bareRepo.url, bareMessage));
       } else {
-        bare.push(await bareDeploy(repo.url, message));
+        bare.push(await bareDeploy(bareRepo.url, bareMessage));
         berth.push(await deployOnce());
       }
     }
     const ratio = median(berth) / median(bare);
     return [
-      { benchmark: 'deploy overhead', metric: 'Berth deploy, median', value: median(berth), unit: 'ms', note: `${ROUNDS} rounds, warm cache` },
+      { benchmark: 'deploy overhead', metric: 'Berth deploy, median', value: median(berth), unit: 'ms', note: `${ROUNDS} alternated rounds, warm base cache, new commit each` },
       { benchmark: 'deploy overhead', metric: 'bare clone+build+run+wait, median', value: median(bare), unit: 'ms' },
       { benchmark: 'deploy overhead', metric: 'ratio Berth / bare', value: ratio, unit: 'x', goal: '<= 1.15' },
     ];
@@ -94,6 +99,7 @@ export async function run(): Promise<BenchRow[]> {
       if (ids.length) await exec('docker', ['rm', '-f', ...ids]);
     });
     await exec('docker', ['rmi', BARE_TAG]).catch(() => undefined);
-    await repo.remove();
+    await berthRepo.remove();
+    await bareRepo.remove();
   }
 }

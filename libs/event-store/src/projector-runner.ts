@@ -152,29 +152,34 @@ export class ProjectorRunner {
   private async runLoop(signal: AbortSignal): Promise<void> {
     const blockedRetry = new BlockedRetry();
     while (!signal.aborted) {
-      let more = false;
-      let blocked = false;
-      let progressed = false;
-      for (const projector of this.projectors) {
-        if (signal.aborted) break;
-        const failure = this.failures.get(projector.name);
-        if (failure && failure.retryAt > Date.now()) continue;
-        try {
-          const batch = await this.processBatch(projector);
-          if (batch.count === this.batchSize) more = true;
-          if (batch.blocked) blocked = true;
-          if (batch.count > 0) progressed = true;
-          if (failure) this.logger.info({ projector: projector.name }, 'projector recovered');
-          this.failures.delete(projector.name);
-        } catch (err) {
-          const attempts = (failure?.attempts ?? 0) + 1;
-          const retryInMs = backoffDelay(attempts - 1, this.opts.retry ?? DEFAULT_RETRY);
-          this.failures.set(projector.name, { attempts, retryAt: Date.now() + retryInMs });
-          this.logger.error({ err, projector: projector.name, attempts, retryInMs }, 'projector failed; its batch was rolled back and will be retried');
-        }
-      }
+      // Projectors own separate tables and checkpoints: their batches run side by side, so a read
+      // model is current after the slowest projector's batch, not after the sum of all of them.
+      const steps = await Promise.all(this.projectors.map((projector) => this.step(projector, signal)));
+      const more = steps.some((s) => s.more);
+      const blocked = steps.some((s) => s.blocked);
+      const progressed = steps.some((s) => s.progressed);
       const blockedMs = blockedRetry.next(blocked, progressed);
       if (!more) await this.wake.wait(Math.min(blockedMs, this.nextWaitMs()), signal);
+    }
+  }
+
+  /** One batch of one projector; a failure is logged and retried later with backoff. */
+  private async step(projector: Projector, signal: AbortSignal): Promise<{ more: boolean; blocked: boolean; progressed: boolean }> {
+    const idle = { more: false, blocked: false, progressed: false };
+    if (signal.aborted) return idle;
+    const failure = this.failures.get(projector.name);
+    if (failure && failure.retryAt > Date.now()) return idle;
+    try {
+      const batch = await this.processBatch(projector);
+      if (failure) this.logger.info({ projector: projector.name }, 'projector recovered');
+      this.failures.delete(projector.name);
+      return { more: batch.count === this.batchSize, blocked: batch.blocked, progressed: batch.count > 0 };
+    } catch (err) {
+      const attempts = (failure?.attempts ?? 0) + 1;
+      const retryInMs = backoffDelay(attempts - 1, this.opts.retry ?? DEFAULT_RETRY);
+      this.failures.set(projector.name, { attempts, retryAt: Date.now() + retryInMs });
+      this.logger.error({ err, projector: projector.name, attempts, retryInMs }, 'projector failed; its batch was rolled back and will be retried');
+      return idle;
     }
   }
 
