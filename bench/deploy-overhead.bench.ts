@@ -61,10 +61,10 @@ export async function run(): Promise<BenchRow[]> {
   const berthRepo = await createAppRepo({ message: 'bench warm-up (berth)' });
   const bareRepo = await createAppRepo({ message: 'bench warm-up (bare)' });
   try {
-    const app = await platform.api('/api/apps', { name: 'bench-deploy', source: { type: 'git', repoUrl: berthRepo.url, branch: 'main' }, port: 8080, memoryMb: 64 });
+    const app = await platform.api('/api/apps', { json: { name: 'bench-deploy', source: { type: 'git', repoUrl: berthRepo.url, branch: 'main' }, port: 8080, memoryMb: 64 } });
     const deployOnce = async () => {
       const started = performance.now();
-      const d = await platform.api(`/api/apps/${app.body.id}/deployments`, {});
+      const d = await platform.api(`/api/apps/${app.body.id}/deployments`, { method: 'POST' });
       const done = await platform.waitDeployment(d.body.id, 180_000, POLL_MS);
       if (done.status !== 'succeeded') throw new Error(`bench deploy failed: ${done.reason}`);
       return performance.now() - started;

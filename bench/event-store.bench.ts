@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import { EventStore, ProjectorRunner, type AppendResult, type Projector } from '../libs/event-store/src';
-import { createBenchDatabase } from './support/database';
+import { createMigratedDatabase } from '../test/support/pg-admin';
 import { percentile, type BenchRow } from './support/table';
 
 const BENCH = 'event-store';
@@ -87,7 +87,7 @@ async function projectorLag(pool: Pool, store: EventStore): Promise<number[]> {
 }
 
 export async function run(): Promise<BenchRow[]> {
-  const db = await createBenchDatabase();
+  const db = await createMigratedDatabase();
   const pool = new Pool({ connectionString: db.url, max: 12 });
   pool.on('error', () => undefined); // idle connections still closing when the database is dropped
   const store = new EventStore(pool);

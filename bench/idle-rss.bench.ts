@@ -19,8 +19,8 @@ export async function run(): Promise<BenchRow[]> {
     const emptyAgent = rssMiB(platform.agent.child.pid!);
     const ids: string[] = [];
     for (let i = 0; i < APPS; i++) {
-      const app = await platform.api('/api/apps', { name: `idle-${i}`, source: { type: 'image', image: IMAGE }, port: 8080, memoryMb: 16 });
-      const d = await platform.api(`/api/apps/${app.body.id}/deployments`, {});
+      const app = await platform.api('/api/apps', { json: { name: `idle-${i}`, source: { type: 'image', image: IMAGE }, port: 8080, memoryMb: 16 } });
+      const d = await platform.api(`/api/apps/${app.body.id}/deployments`, { method: 'POST' });
       ids.push(d.body.id);
     }
     let failed = 0;

@@ -4,13 +4,12 @@
  */
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import { docker, ensureBusyboxImage, removeContainersByLabel, removeAppImages, requireDockerOrSkip } from '../support/docker';
+import { startBerth, type Berth } from '../support/berth';
+import { docker, ensureBusyboxImage, removeAppImages, requireDockerOrSkip } from '../support/docker';
 import { createAppRepo, pushCommit, type AppRepo } from '../support/git-fixture';
-import { buildDist, eventually, freePort, startAgentProcess, startControlPlaneProcess, startProcess, type BerthProcess } from '../support/processes';
+import { buildDist, eventually, startProcess } from '../support/processes';
 
 const hasDocker = requireDockerOrSkip();
-const ADMIN = 'bat_e2e_admin_token_abcdefghijklmnop';
 
 interface Deployment {
   id: string;
@@ -21,58 +20,25 @@ interface Deployment {
 }
 
 describe.skipIf(!hasDocker)('deploy a git repository end to end', { timeout: 180_000 }, () => {
-  let db: TestDatabase;
-  let cp: BerthProcess;
-  let agent: BerthProcess;
-  let base: string;
+  let berth: Berth;
   let repo: AppRepo;
   let appId: string;
-  let workerId: string;
-  let agentToken: string;
   const unique = `berth-e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-
-  const api = async (path: string, init: { method?: string; json?: unknown } = {}) => {
-    const res = await fetch(base + path, {
-      method: init.method ?? (init.json === undefined ? 'GET' : 'POST'),
-      headers: { authorization: `Bearer ${ADMIN}`, ...(init.json === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: init.json === undefined ? undefined : JSON.stringify(init.json),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
-
-  const deploymentReaches = (id: string, statuses: string[]) =>
-    eventually(`deployment ${id} to reach ${statuses.join('/')}`, async () => {
-      const { body } = await api(`/api/deployments/${id}`);
-      return statuses.includes(body?.status) ? (body as Deployment) : undefined;
-    }, 120_000, 250);
+  const api = (path: string, init?: { method?: string; json?: unknown }) => berth.api(path, init);
 
   const page = async (address: string): Promise<string> => (await fetch(`http://${address}/`)).text();
 
   beforeAll(async () => {
     buildDist();
     await ensureBusyboxImage();
-    db = await createTestDatabase();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    cp = startControlPlaneProcess({ databaseUrl: db.url, port, adminToken: ADMIN });
-    await eventually('the control plane to answer /healthz', async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), 60_000);
-    const worker = await api('/api/workers', { json: { name: 'e2e-worker' } });
-    expect(worker.status).toBe(201);
-    workerId = worker.body.id;
-    agentToken = worker.body.token;
-    agent = startAgentProcess({ url: base, token: agentToken, extra: { BERTH_HEALTH_CHECK_DEADLINE_MS: '6000' } });
-    await eventually('the worker to come online', async () => ((await api(`/api/workers/${workerId}`)).body?.status === 'online' ? true : undefined));
+    berth = await startBerth({ agentEnv: { BERTH_HEALTH_CHECK_DEADLINE_MS: '6000' } });
     repo = await createAppRepo({ message: `${unique} version one` });
   }, 180_000);
 
   afterAll(async () => {
-    await agent?.stop();
-    await cp?.stop();
-    if (workerId) await removeContainersByLabel(`berth.worker=${workerId}`);
+    await berth?.close();
     if (appId) await removeAppImages(appId).catch(() => undefined);
     await repo?.remove();
-    await db?.drop();
   });
 
   it('builds the repository, runs it and answers on the 127.0.0.1 endpoint', async () => {
@@ -82,14 +48,14 @@ describe.skipIf(!hasDocker)('deploy a git repository end to end', { timeout: 180
 
     const requested = await api(`/api/apps/${appId}/deployments`, { method: 'POST' });
     expect(requested.status).toBe(202);
-    const done = await deploymentReaches(requested.body.id, ['succeeded', 'failed']);
-    expect(done.status, `deployment failed: ${done.reason}\n${agent.log().slice(-3000)}`).toBe('succeeded');
+    const done = (await berth.waitDeployment(requested.body.id)) as Deployment;
+    expect(done.status, `deployment failed: ${done.reason}\n${berth.agent.log().slice(-3000)}`).toBe('succeeded');
     expect(done.commit).toBe(repo.head);
 
     const app = (await api(`/api/apps/${appId}`)).body;
     expect(app.status).toBe('running');
     expect(app.endpoints).toHaveLength(1);
-    expect(app.endpoints[0].workerId).toBe(workerId);
+    expect(app.endpoints[0].workerId).toBe(berth.workerId);
     expect(app.endpoints[0].address).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(await page(app.endpoints[0].address)).toContain(`${unique} version one`);
 
@@ -121,7 +87,7 @@ describe.skipIf(!hasDocker)('deploy a git repository end to end', { timeout: 180
         }
       }
     })();
-    const done = await deploymentReaches(requested.body.id, ['succeeded', 'failed']);
+    const done = (await berth.waitDeployment(requested.body.id)) as Deployment;
     finished = true;
     await poller;
     expect(done.status, done.reason).toBe('succeeded');
@@ -144,7 +110,7 @@ describe.skipIf(!hasDocker)('deploy a git repository end to end', { timeout: 180
     const serving = (await api(`/api/apps/${appId}`)).body.endpoints[0].address;
     await pushCommit(repo, `${unique} version three`, 'never-listens');
     const requested = await api(`/api/apps/${appId}/deployments`, { method: 'POST' });
-    const done = await deploymentReaches(requested.body.id, ['succeeded', 'failed']);
+    const done = (await berth.waitDeployment(requested.body.id)) as Deployment;
     expect(done.status).toBe('failed');
     expect(done.reason).toMatch(/health/i);
     expect(done.logTail?.join('\n')).toContain('will never listen');
@@ -184,12 +150,11 @@ describe.skipIf(!hasDocker)('deploy a git repository end to end', { timeout: 180
   it('an agent restart adopts the running container instead of starting another', async () => {
     const serving = (await api(`/api/apps/${appId}`)).body.endpoints[0].address;
     const before = await docker.listContainers({ filters: { label: [`berth.app=${appId}`] } });
-    await agent.stop();
-    await eventually('the worker to be marked offline', async () => ((await api(`/api/workers/${workerId}`)).body?.status === 'offline' ? true : undefined));
-    expect(await page(serving)).toContain(`${unique} version two`);
-
-    agent = startAgentProcess({ url: base, token: agentToken, extra: { BERTH_HEALTH_CHECK_DEADLINE_MS: '6000' } });
-    await eventually('the worker to come back online', async () => ((await api(`/api/workers/${workerId}`)).body?.status === 'online' ? true : undefined));
+    await berth.restartAgent('SIGTERM', async () => {
+      await eventually('the worker to be marked offline', async () => ((await api(`/api/workers/${berth.workerId}`)).body?.status === 'offline' ? true : undefined));
+      expect(await page(serving)).toContain(`${unique} version two`);
+    });
+    await eventually('the worker to come back online', async () => ((await api(`/api/workers/${berth.workerId}`)).body?.status === 'online' ? true : undefined));
     const after = await docker.listContainers({ filters: { label: [`berth.app=${appId}`] } });
     expect(after.map((c) => c.Id)).toEqual(before.map((c) => c.Id));
     expect(await page(serving)).toContain(`${unique} version two`);
@@ -197,7 +162,7 @@ describe.skipIf(!hasDocker)('deploy a git repository end to end', { timeout: 180
 
   it('`npm run projections:rebuild` replays the log into read models equal to the live ones', async () => {
     const snapshot = async () => {
-      const client = new Client({ connectionString: db.url });
+      const client = new Client({ connectionString: berth.databaseUrl });
       await client.connect();
       try {
         const out: Record<string, unknown[]> = {};
@@ -212,7 +177,7 @@ describe.skipIf(!hasDocker)('deploy a git repository end to end', { timeout: 180
     const live = await snapshot();
     expect(live.deployments).toHaveLength(3);
     const rebuild = startProcess('rebuild', 'dist/apps/control-plane/src/cli/rebuild-projections.js', {
-      DATABASE_URL: db.url,
+      DATABASE_URL: berth.databaseUrl,
       BERTH_LOG_LEVEL: 'info',
     });
     const code = await new Promise<number | null>((resolve) => rebuild.child.once('exit', resolve));

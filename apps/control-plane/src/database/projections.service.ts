@@ -4,6 +4,7 @@ import { EventStore, ProjectorRunner, type AppendResult, type Cursor, type Proje
 import type { Pool } from 'pg';
 import { CONTROL_PLANE_CONFIG } from '../config/config.module';
 import { PG_POOL } from './pg-pool';
+import { structuredLogger } from '../common/structured-logger';
 
 /**
  * Owns the projector runner. Feature modules register their projectors in onModuleInit; the runner
@@ -29,12 +30,7 @@ export class Projections implements OnApplicationBootstrap, OnApplicationShutdow
   private ensureRunner(): ProjectorRunner {
     this.runner ??= new ProjectorRunner(this.pool, this.store, this.projectors, {
       pollIntervalMs: this.config.pollIntervalMs,
-      logger: {
-        info: (o, m) => this.logger.log({ ...o, msg: m }),
-        warn: (o, m) => this.logger.warn({ ...o, msg: m }),
-        error: (o, m) => this.logger.error({ ...o, msg: m }),
-        debug: (o, m) => this.logger.debug({ ...o, msg: m }),
-      },
+      logger: structuredLogger(this.logger),
     });
     return this.runner;
   }

@@ -4,6 +4,7 @@ import { EventStore, type Cursor, type StoredEvent, type Subscription } from '@b
 import { Projections } from '../../database/projections.service';
 import { AppsService } from '../apps/apps.service';
 import { DeployService } from './deploy.service';
+import { structuredLogger } from '../../common/structured-logger';
 
 const ACTOR = 'system:app-deleted';
 /** How long the boot sweep waits for the read models to reach the head of the log. */
@@ -38,12 +39,7 @@ export class AppDeletedReaction implements OnApplicationBootstrap, OnApplication
     const head = await this.store.headCursor();
     this.subscription = this.store.subscribe(head, (events) => this.handle(events), {
       filter: (type) => type === 'AppDeleted',
-      logger: {
-        debug: (o, m) => this.logger.debug({ ...o, msg: m }),
-        info: (o, m) => this.logger.log({ ...o, msg: m }),
-        warn: (o, m) => this.logger.warn({ ...o, msg: m }),
-        error: (o, m) => this.logger.error({ ...o, msg: m }),
-      },
+      logger: structuredLogger(this.logger),
     });
     // In the background: boot does not wait for the read models to catch up with a long log.
     this.sweeping = this.sweep(head).catch((err: unknown) =>

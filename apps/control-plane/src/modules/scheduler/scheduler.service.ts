@@ -10,6 +10,7 @@ import { WorkersRepository } from '../workers/workers.repository';
 import { PgAdvisoryLock, SCHEDULER_LOCK_KEY } from './leader-lock';
 import { SchedulerLoop, type SchedulerLogger } from './scheduler.loop';
 import type { WorkerSnapshot } from './scheduler';
+import { structuredLogger } from '../../common/structured-logger';
 
 /** Events after which a placement may change: new work, a worker coming or going, memory freed. */
 export const SCHEDULER_WAKE_EVENTS: ReadonlySet<string> = new Set([
@@ -38,11 +39,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(CONTROL_PLANE_CONFIG) config: ControlPlaneConfig,
     @Inject(ID_GENERATOR) ids: IdGenerator,
   ) {
-    const logger: SchedulerLogger = {
-      info: (o, m) => this.logger.log({ ...o, msg: m }),
-      warn: (o, m) => this.logger.warn({ ...o, msg: m }),
-      error: (o, m) => this.logger.error({ ...o, msg: m }),
-    };
+    const logger: SchedulerLogger = structuredLogger(this.logger);
     const lock = new PgAdvisoryLock(config.databaseUrl, SCHEDULER_LOCK_KEY, (err) =>
       logger.warn({ err }, 'lost the scheduler lock (its connection dropped); another replica may take over'),
     );
@@ -101,12 +98,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       },
       {
         filter: (type) => SCHEDULER_WAKE_EVENTS.has(type),
-        logger: {
-          debug: (o, m) => this.logger.debug({ ...o, msg: m }),
-          info: (o, m) => this.logger.log({ ...o, msg: m }),
-          warn: (o, m) => this.logger.warn({ ...o, msg: m }),
-          error: (o, m) => this.logger.error({ ...o, msg: m }),
-        },
+        logger: structuredLogger(this.logger),
       },
     );
     return () => subscription.stop();

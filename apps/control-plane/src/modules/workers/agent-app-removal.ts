@@ -3,6 +3,7 @@ import type { AppRemoveReply, EventOfType } from '@berth/contracts';
 import { EventStore, type StoredEvent, type Subscription } from '@berth/event-store';
 import { AppsService } from '../apps/apps.service';
 import { AgentConnections, type AgentSocket } from './agent-connections';
+import { structuredLogger } from '../../common/structured-logger';
 
 /**
  * How long an `app:remove` waits for the agent's {removed} before it is logged as unanswered. The
@@ -31,12 +32,7 @@ export class AgentAppRemoval implements OnApplicationBootstrap, OnApplicationShu
   async onApplicationBootstrap(): Promise<void> {
     this.subscription = this.store.subscribe(await this.store.headCursor(), async (events) => this.handle(events), {
       filter: (type) => type === 'AppDeleted',
-      logger: {
-        debug: (o, m) => this.logger.debug({ ...o, msg: m }),
-        info: (o, m) => this.logger.log({ ...o, msg: m }),
-        warn: (o, m) => this.logger.warn({ ...o, msg: m }),
-        error: (o, m) => this.logger.error({ ...o, msg: m }),
-      },
+      logger: structuredLogger(this.logger),
     });
   }
 

@@ -4,6 +4,7 @@ import { EventStore, type StoredEvent, type Subscription } from '@berth/event-st
 import { DeployService } from '../deploy/deploy.service';
 import { AgentConnections, type AgentSocket } from './agent-connections';
 import { WorkersService } from './workers.service';
+import { structuredLogger } from '../../common/structured-logger';
 
 /** How long a pushed job waits for the agent's {accepted} before the push is logged as unanswered. */
 export const JOB_PUSH_ACK_TIMEOUT_MS = 30_000;
@@ -35,12 +36,7 @@ export class AgentJobFeed implements OnApplicationBootstrap, OnApplicationShutdo
     const from = await this.store.headCursor();
     this.subscription = this.store.subscribe(from, (events) => this.handle(events), {
       filter: (type) => FEED_EVENTS.has(type),
-      logger: {
-        debug: (o, m) => this.logger.debug({ ...o, msg: m }),
-        info: (o, m) => this.logger.log({ ...o, msg: m }),
-        warn: (o, m) => this.logger.warn({ ...o, msg: m }),
-        error: (o, m) => this.logger.error({ ...o, msg: m }),
-      },
+      logger: structuredLogger(this.logger),
     });
   }
 
