@@ -23,11 +23,18 @@ const port = process.env.BERTH_PORT ?? '8080';
 const base = `http://127.0.0.1:${port}`;
 const children = [];
 
-function run(name, script, env) {
+/** `essential`: its exit stops everything. The agent is not: without it the API still answers and
+ * deployments wait, queued with their reason, for a worker. */
+function run(name, script, env, essential) {
   const child = spawn(process.execPath, [path.join(repoRoot, script)], { env: { ...process.env, ...env }, stdio: 'inherit' });
   child.on('exit', (code, signal) => {
-    say(`${name} exited (${signal ?? code})`);
-    shutdown(code ?? 1);
+    if (stopping) return;
+    if (essential) {
+      say(`${name} exited (${signal ?? code}); stopping`);
+      shutdown(code ?? 1);
+    } else {
+      say(`${name} exited (${signal ?? code}); the control plane keeps running without a local worker (is a Docker Engine reachable? see the log above)`);
+    }
   });
   children.push(child);
   return child;
@@ -75,11 +82,11 @@ async function localWorkerToken() {
   return worker.token;
 }
 
-run('control plane', 'dist/apps/control-plane/src/main.js', { BERTH_ADMIN_TOKEN: token });
+run('control plane', 'dist/apps/control-plane/src/main.js', { BERTH_ADMIN_TOKEN: token }, true);
 try {
   await waitHealthy(60_000);
   const workerToken = await localWorkerToken();
-  run('worker agent', 'dist/apps/worker-agent/src/main.js', { BERTH_WORKER_TOKEN: workerToken, BERTH_URL: base });
+  run('worker agent', 'dist/apps/worker-agent/src/main.js', { BERTH_WORKER_TOKEN: workerToken, BERTH_URL: base }, false);
   say(`Berth is up: API ${base}/api (Swagger UI ${base}/api/docs). Admin token: ${token}`);
 } catch (err) {
   say(String(err.message ?? err));
