@@ -18,10 +18,20 @@ export interface StoredEventLike {
 
 const MAX_ATTEMPTS = 3;
 
+export interface HandleOptions {
+  /** false: return once appended, without waiting for the read models (the caller reads nothing back). */
+  waitForProjections?: boolean;
+  /** The error when the stream has no events yet (a command on something that does not exist). */
+  ifMissing?: () => Error;
+  /** Decide-and-append attempts before a concurrency conflict reaches the caller (default 3). */
+  maxAttempts?: number;
+}
+
 /**
  * load stream -> decide -> append(expectedVersion) -> wait for the read models.
- * A concurrent writer makes the append fail; the command is decided again on the fresh state, and a
- * third conflict reaches the caller as 409.
+ * A concurrent writer makes the append fail; the command is decided again on the fresh state, and the
+ * last allowed conflict reaches the caller as 409. Metadata may be derived from the stream's history
+ * (a deployment's correlation id and causation chain).
  */
 @Injectable()
 export class StreamHandler {
@@ -42,19 +52,22 @@ export class StreamHandler {
     streamType: string,
     decider: Decider<S, C, E>,
     command: C,
-    metadata: EventMetadata,
-    opts: { waitForProjections?: boolean } = {},
+    metadata: EventMetadata | ((history: StoredEvent[]) => EventMetadata),
+    opts: HandleOptions = {},
   ): Promise<Handled<S>> {
+    const maxAttempts = opts.maxAttempts ?? MAX_ATTEMPTS;
     for (let attempt = 1; ; attempt++) {
-      const { state, version } = await this.load(streamId, decider);
+      const { state, version, events: history } = await this.load(streamId, decider);
+      if (history.length === 0 && opts.ifMissing) throw opts.ifMissing();
       const events = decider.decide(command, state, this.clock.now());
       if (events.length === 0) return { state, appended: [] };
       try {
-        const result = await this.store.append(streamId, streamType, version === 0 ? 'no_stream' : version, events, metadata);
+        const meta = typeof metadata === 'function' ? metadata(history) : metadata;
+        const result = await this.store.append(streamId, streamType, version === 0 ? 'no_stream' : version, events, meta);
         if (opts.waitForProjections !== false) await this.projections.waitFor(result);
         return { state: events.reduce((s, e) => decider.evolve(s, e), state), appended: events, result };
       } catch (err) {
-        if (err instanceof ConcurrencyError && attempt < MAX_ATTEMPTS) continue;
+        if (err instanceof ConcurrencyError && attempt < maxAttempts) continue;
         throw err;
       }
     }

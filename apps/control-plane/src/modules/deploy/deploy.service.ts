@@ -214,27 +214,17 @@ export class DeployService implements OnModuleInit {
    * next message (often the result) queues behind this acknowledgement.
    */
   private async execute(deploymentId: string, command: DeployCommand, actor: string, waitForReadModels = true): Promise<void> {
-    const streamId = streamIds.deployment(deploymentId);
-    for (let attempt = 1; ; attempt++) {
-      const { state, version, events } = await this.streams.load(streamId, deployDecider);
-      if (events.length === 0) throw notFound('deployment', deploymentId);
-      const decided = deployDecider.decide(command, state, this.clock.now());
-      if (decided.length === 0) return;
-      const previous = events[events.length - 1];
-      const metadata = {
-        actor,
-        correlationId: events[0].metadata.correlationId,
-        causationId: previous.eventId ?? previous.metadata.eventId,
-      };
-      try {
-        const result = await this.store.append(streamId, 'deployment', version, decided, metadata);
-        if (waitForReadModels) await this.projections.waitFor(result);
-        return;
-      } catch (err) {
-        if (err instanceof ConcurrencyError && attempt < MAX_ATTEMPTS) continue;
-        throw err;
-      }
-    }
+    await this.streams.handle(
+      streamIds.deployment(deploymentId),
+      'deployment',
+      deployDecider,
+      command,
+      (history) => {
+        const previous = history[history.length - 1];
+        return { actor, correlationId: history[0].metadata.correlationId, causationId: previous.eventId ?? previous.metadata.eventId };
+      },
+      { waitForProjections: waitForReadModels, ifMissing: () => notFound('deployment', deploymentId), maxAttempts: MAX_ATTEMPTS },
+    );
   }
 }
 
