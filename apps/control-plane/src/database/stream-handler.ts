@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ConcurrencyError, EventStore, type AppendResult, type EventMetadata, type StoredEvent } from '@berth/event-store';
+import { ConcurrencyError, cursorOfAppend, EventStore, type AppendResult, type EventMetadata, type StreamAppend, type StoredEvent } from '@berth/event-store';
 import { CLOCK, Clock } from '../common/clock';
 import type { Decider } from '../common/decider';
 import { Projections } from './projections.service';
@@ -66,6 +66,26 @@ export class StreamHandler {
         const result = await this.store.append(streamId, streamType, version === 0 ? 'no_stream' : version, events, meta);
         if (opts.waitForProjections !== false) await this.projections.waitFor(result);
         return { state: events.reduce((s, e) => decider.evolve(s, e), state), appended: events, result };
+      } catch (err) {
+        if (err instanceof ConcurrencyError && attempt < maxAttempts) continue;
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * The same for a decision that spans streams (claim a name and create an app; request a deployment
+   * while checking its app did not change): `decide` reads what it needs and returns every stream's
+   * part; all are appended in one transaction, decided again on a conflict.
+   */
+  async handleMany(decide: () => Promise<StreamAppend[]>, metadata: EventMetadata, opts: Pick<HandleOptions, 'maxAttempts'> = {}): Promise<AppendResult[]> {
+    const maxAttempts = opts.maxAttempts ?? MAX_ATTEMPTS;
+    for (let attempt = 1; ; attempt++) {
+      const parts = await decide();
+      try {
+        const results = await this.store.appendMany(parts, metadata);
+        await this.projections.waitFor(cursorOfAppend({ transactionId: results[0].transactionId, positions: results.flatMap((r) => r.positions) }));
+        return results;
       } catch (err) {
         if (err instanceof ConcurrencyError && attempt < maxAttempts) continue;
         throw err;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { streamIds, type AppSpec, type AppStatus, type AppView } from '@berth/contracts';
-import { ConcurrencyError, cursorOfAppend, EventStore, type EventMetadata, type ExpectedVersion, type StreamAppend } from '@berth/event-store';
+import { type EventMetadata, type ExpectedVersion, type StreamAppend } from '@berth/event-store';
 import type { Pool } from 'pg';
 import { CLOCK, Clock, ID_GENERATOR, IdGenerator } from '../../common/clock';
 import { notFound } from '../../common/errors';
@@ -35,7 +35,6 @@ const expected = (version: number): ExpectedVersion => (version === 0 ? 'no_stre
 export class AppsService implements OnModuleInit {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
-    private readonly store: EventStore,
     private readonly streams: StreamHandler,
     private readonly projections: Projections,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -120,18 +119,9 @@ export class AppsService implements OnModuleInit {
 
   /** Decide across streams, append them together, retry on a concurrent writer, then wait for the read models. */
   private async appendAtomically(meta: RequestMeta, decide: () => Promise<StreamAppend[]>): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const parts = await decide();
-      try {
-        const results = await this.store.appendMany(parts, this.metadata(meta));
-        await this.projections.waitFor(cursorOfAppend({ transactionId: results[0].transactionId, positions: results.flatMap((r) => r.positions) }));
-        return;
-      } catch (err) {
-        if (err instanceof ConcurrencyError && attempt < MAX_ATTEMPTS) continue;
-        throw err;
-      }
-    }
+    await this.streams.handleMany(decide, this.metadata(meta), { maxAttempts: MAX_ATTEMPTS });
   }
+
 }
 
 function toView(row: AppRow): AppView {

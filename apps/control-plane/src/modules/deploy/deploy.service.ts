@@ -11,7 +11,7 @@ import {
   type JobStartedMsg,
   type JobSucceededMsg,
 } from '@berth/contracts';
-import { ConcurrencyError, EventStore } from '@berth/event-store';
+import { EventStore } from '@berth/event-store';
 import type { Pool } from 'pg';
 import { CLOCK, Clock, ID_GENERATOR, IdGenerator } from '../../common/clock';
 import { DomainError, ErrorCode, notFound } from '../../common/errors';
@@ -57,30 +57,25 @@ export class DeployService implements OnModuleInit {
   /** DeploymentRequested with a snapshot of the app's spec; the deployment waits `queued` for the scheduler. */
   async request(appId: string, opts: { commit?: string; trigger?: 'api' | 'webhook' }, meta: RequestMeta): Promise<DeploymentView> {
     const deploymentId = this.ids.newId();
-    for (let attempt = 1; ; attempt++) {
-      const app = await this.streams.load(streamIds.app(appId), appDecider);
-      if (app.state.status !== 'active' || !app.state.spec) throw notFound('app', appId);
-      const events = deployDecider.decide(
-        { type: 'RequestDeployment', deploymentId, appId, app: app.state.spec, commit: opts.commit, trigger: opts.trigger ?? 'api' },
-        deployDecider.initialState(),
-        this.clock.now(),
-      );
-      try {
-        // The app stream's entry has no events: it only checks the app did not change or go away meanwhile.
-        const [result] = await this.store.appendMany(
-          [
-            { streamId: streamIds.deployment(deploymentId), streamType: 'deployment', expectedVersion: 'no_stream', events },
-            { streamId: streamIds.app(appId), streamType: 'app', expectedVersion: app.version, events: [] },
-          ],
-          { actor: meta.actor, correlationId: meta.correlationId },
+    await this.streams.handleMany(
+      async () => {
+        const app = await this.streams.load(streamIds.app(appId), appDecider);
+        if (app.state.status !== 'active' || !app.state.spec) throw notFound('app', appId);
+        const events = deployDecider.decide(
+          { type: 'RequestDeployment', deploymentId, appId, app: app.state.spec, commit: opts.commit, trigger: opts.trigger ?? 'api' },
+          deployDecider.initialState(),
+          this.clock.now(),
         );
-        await this.projections.waitFor(result);
-        return this.get(deploymentId);
-      } catch (err) {
-        if (err instanceof ConcurrencyError && attempt < MAX_ATTEMPTS) continue;
-        throw err;
-      }
-    }
+        // The app stream's entry has no events: it only checks the app did not change or go away meanwhile.
+        return [
+          { streamId: streamIds.deployment(deploymentId), streamType: 'deployment', expectedVersion: 'no_stream', events },
+          { streamId: streamIds.app(appId), streamType: 'app', expectedVersion: app.version, events: [] },
+        ];
+      },
+      { actor: meta.actor, correlationId: meta.correlationId },
+      { maxAttempts: MAX_ATTEMPTS },
+    );
+    return this.get(deploymentId);
   }
 
   /** The scheduler cannot place a queued deployment; recorded only when the reason changed. */
