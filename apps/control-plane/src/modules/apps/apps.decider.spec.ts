@@ -1,8 +1,9 @@
 import type { AppEvent, AppNameEvent, AppSpec } from '@berth/contracts';
 import { describe, expect, it } from 'vitest';
 import { fold } from '../../common/decider';
-import { DomainError, ErrorCode } from '../../common/errors';
+import { ErrorCode } from '../../common/errors';
 import { appDecider, appNameDecider, type AppCommand, type AppNameCommand } from './apps.decider';
+import { domainErrorOf } from '../../common/errors.testing';
 
 const now = new Date('2025-01-01T00:00:00Z');
 const appId = '11111111-1111-4111-8111-111111111111';
@@ -11,15 +12,7 @@ const spec: AppSpec = { name: 'web', source: { type: 'git', repoUrl: 'https://ex
 const given = (events: AppEvent[]) => ({ when: (cmd: AppCommand) => appDecider.decide(cmd, fold(appDecider, events), now) });
 const givenName = (events: AppNameEvent[]) => ({ when: (cmd: AppNameCommand) => appNameDecider.decide(cmd, fold(appNameDecider, events), now) });
 
-function domainError(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof DomainError) return err;
-    throw err;
-  }
-  throw new Error('expected a DomainError');
-}
+const domainError = domainErrorOf;
 
 describe('app decider', () => {
   const created: AppEvent = { type: 'AppCreated', data: { appId, spec } };

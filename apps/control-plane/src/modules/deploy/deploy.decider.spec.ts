@@ -1,8 +1,9 @@
 import type { AppSpec, DeploymentEvent } from '@berth/contracts';
 import { describe, expect, it } from 'vitest';
 import { fold } from '../../common/decider';
-import { DomainError, ErrorCode } from '../../common/errors';
+import { ErrorCode } from '../../common/errors';
 import { deployDecider, type DeployCommand } from './deploy.decider';
+import { domainErrorOf } from '../../common/errors.testing';
 
 const now = new Date('2025-01-01T00:00:00Z');
 const deploymentId = 'd0000000-0000-4000-8000-000000000001';
@@ -25,15 +26,7 @@ const given = (events: DeploymentEvent[]) => ({
   state: () => fold(deployDecider, events),
 });
 
-function domainError(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof DomainError) return err;
-    throw err;
-  }
-  throw new Error('expected a DomainError');
-}
+const domainError = domainErrorOf;
 
 const w = { workerId, jobId };
 

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LeaderLock } from './leader-lock';
 import type { PendingDeployment, WorkerSnapshot } from './scheduler';
 import { SchedulerLoop, type SchedulerDeps } from './scheduler.loop';
+import { workerSnapshot } from './scheduler.testing';
 
 class FakeLock implements LeaderLock {
   free = true;
@@ -53,14 +54,7 @@ function harness(opts: { queued?: PendingDeployment[]; workers?: WorkerSnapshot[
   return { loop: new SchedulerLoop(deps), deps, lock, state, calls, wake: () => wake() };
 }
 
-const worker = (workerId: string, capacityMemoryMb: number, extra: Partial<WorkerSnapshot> = {}): WorkerSnapshot => ({
-  workerId,
-  name: workerId,
-  online: true,
-  capacityMemoryMb,
-  placedMemoryMb: 0,
-  ...extra,
-});
+const worker = workerSnapshot;
 
 afterEach(() => {
   vi.useRealTimers();

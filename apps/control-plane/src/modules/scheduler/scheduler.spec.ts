@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { schedule, type Decision, type PendingDeployment, type WorkerSnapshot } from './scheduler';
+import { workerSnapshot } from './scheduler.testing';
 
-const w = (workerId: string, capacityMemoryMb: number, extra: Partial<WorkerSnapshot> = {}): WorkerSnapshot => ({
-  workerId,
-  name: workerId,
-  online: true,
-  capacityMemoryMb,
-  placedMemoryMb: 0,
-  ...extra,
-});
+const w = workerSnapshot;
 const d = (deploymentId: string, memoryMb: number, zone?: string): PendingDeployment => ({ deploymentId, memoryMb, ...(zone ? { zone } : {}) });
 const assign = (deploymentId: string, workerId: string, memoryMb: number): Decision => ({ kind: 'assign', deploymentId, workerId, memoryMb });
 const wait = (deploymentId: string, reason: string): Decision => ({ kind: 'wait', deploymentId, reason });
