@@ -9,6 +9,7 @@ export const aliases = {
   '@berth/contracts': 'libs/contracts/src/index.ts',
   '@berth/event-store': 'libs/event-store/src/index.ts',
   '@berth/config': 'libs/config/src/index.ts',
+  '@berth/core': 'libs/core/src/index.ts',
 };
 
 export function swcOptions() {
