@@ -61,6 +61,8 @@ export interface ControlPlaneConfig {
   logLevel: LogLevel;
   /** How often projectors and the scheduler poll when no NOTIFY woke them. */
   pollIntervalMs: number;
+  /** Days runtime log lines are kept (BERTH_LOG_RETENTION_DAYS). */
+  logRetentionDays: number;
 }
 
 export function loadControlPlaneConfig(env: Env = process.env): ControlPlaneConfig {
@@ -73,6 +75,7 @@ export function loadControlPlaneConfig(env: Env = process.env): ControlPlaneConf
     baseDomain: str(env, 'BERTH_BASE_DOMAIN'),
     logLevel: logLevel(env),
     pollIntervalMs: int(env, 'BERTH_POLL_INTERVAL_MS', 1000, 10, 60_000),
+    logRetentionDays: int(env, 'BERTH_LOG_RETENTION_DAYS', 7, 1, 3650),
   };
 }
 

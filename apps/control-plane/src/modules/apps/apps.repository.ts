@@ -29,6 +29,17 @@ export class AppsRepository {
     return (await this.pool.query<AppRow>(`${SELECT_APPS} WHERE id = $1`, [appId])).rows[0];
   }
 
+  /** The current deployment (or null) of each of these apps that exists. */
+  async currentDeployments(appIds: readonly string[]): Promise<Map<string, string | null>> {
+    const ids = [...new Set(appIds)];
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ id: string; current_deployment_id: string | null }>(
+      'SELECT id, current_deployment_id FROM apps WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.current_deployment_id]));
+  }
+
   /** Which of these app ids belong to live apps. */
   async existing(appIds: readonly string[]): Promise<Set<string>> {
     const ids = [...new Set(appIds)];

@@ -87,6 +87,11 @@ export class AppsService implements OnModuleInit {
     return (await this.views([row]))[0];
   }
 
+  /** Each existing app's current deployment id (null before its first succeeded deployment); unknown ids are absent. */
+  currentDeployments(appIds: readonly string[]): Promise<Map<string, string | null>> {
+    return this.repo.currentDeployments(appIds.filter(isUuid));
+  }
+
   /** Which of these ids belong to live apps (the `apps` read model). */
   existing(appIds: readonly string[]): Promise<Set<string>> {
     return this.repo.existing(appIds.filter(isUuid));

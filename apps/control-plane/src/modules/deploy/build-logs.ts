@@ -5,6 +5,7 @@ import { int, isoDate, list, message, object, text, uuid } from '../../common/ch
 import { CLOCK, type Clock } from '../../common/clock';
 import { AgentMessages } from '../workers/agent-messages.registry';
 import { DeployService } from './deploy.service';
+import { DeploymentTelemetry } from './deployment-telemetry';
 import { DeploymentsRepository } from './deployments.repository';
 import { jobNotHeld } from './job-results';
 
@@ -32,6 +33,7 @@ export class BuildLogs implements OnModuleInit {
     private readonly deployments: DeployService,
     private readonly messages: AgentMessages,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly telemetry: DeploymentTelemetry,
   ) {}
 
   onModuleInit(): void {
@@ -45,7 +47,7 @@ export class BuildLogs implements OnModuleInit {
     const lines: BuildLogLine[] = (Array.isArray(msg.lines) ? msg.lines : [])
       .filter((l) => Number.isInteger(l.seq) && l.seq >= 0 && l.seq <= 2_147_483_647 && typeof l.line === 'string')
       .map((l) => ({ seq: l.seq, line: capLogLine(l.line), at: validIsoOr(l.at, now) }));
-    await this.repo.insertBuildLogLines(job.deploymentId, lines);
+    if ((await this.repo.insertBuildLogLines(job.deploymentId, lines)) > 0) this.telemetry.buildLogStored(job.deploymentId);
   }
 
   async read(deploymentId: string, after = -1, limit = 500): Promise<{ lines: BuildLogLine[]; next: number | null }> {

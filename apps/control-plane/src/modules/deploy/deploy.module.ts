@@ -7,6 +7,7 @@ import { BuildLogs } from './build-logs';
 import { DeployController } from './deploy.controller';
 import { DeployService } from './deploy.service';
 import { DeploymentStream } from './deployment-stream';
+import { DeploymentTelemetry } from './deployment-telemetry';
 import { DeploymentsRepository } from './deployments.repository';
 import { JobResults } from './job-results';
 
@@ -18,7 +19,7 @@ import { JobResults } from './job-results';
 @Module({
   imports: [AppsModule, WorkersModule],
   controllers: [DeployController],
-  providers: [DeploymentsRepository, DeploymentStream, DeployService, JobResults, BuildLogs, AgentJobFeed, AppDeletedReaction],
-  exports: [DeployService],
+  providers: [DeploymentsRepository, DeploymentStream, DeployService, JobResults, BuildLogs, AgentJobFeed, AppDeletedReaction, DeploymentTelemetry],
+  exports: [DeployService, DeploymentTelemetry],
 })
 export class DeployModule {}

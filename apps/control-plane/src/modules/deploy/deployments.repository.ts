@@ -41,6 +41,13 @@ export function toDeploymentView(row: DeploymentRow, advertiseIp: string | undef
   return view;
 }
 
+export interface DeploymentPlacement {
+  deploymentId: string;
+  appId: string;
+  workerId: string | null;
+  containerId: string | null;
+}
+
 export interface QueuedDeployment {
   deploymentId: string;
   appId: string;
@@ -104,6 +111,31 @@ export class DeploymentsRepository {
       appId,
     ]);
     return rows.map((r) => r.id);
+  }
+
+  /** Where each of these deployments runs: its app, worker and container (null until known). */
+  async placements(deploymentIds: readonly string[]): Promise<DeploymentPlacement[]> {
+    const ids = [...new Set(deploymentIds)];
+    if (ids.length === 0) return [];
+    const { rows } = await this.pool.query<{ id: string; app_id: string; worker_id: string | null; container_id: string | null }>(
+      'SELECT id, app_id, worker_id, container_id FROM deployments WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
+    return rows.map((r) => ({ deploymentId: r.id, appId: r.app_id, workerId: r.worker_id, containerId: r.container_id }));
+  }
+
+  /** Deletes at most `batch` build log lines of deployments older than the newest `keep` of their app. */
+  async pruneBuildLogsBeyondNewest(keep: number, batch: number): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      `DELETE FROM deployment_logs WHERE (deployment_id, seq) IN (
+         SELECT l.deployment_id, l.seq FROM deployment_logs l
+         WHERE l.deployment_id IN (
+           SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY app_id ORDER BY created_at DESC, id DESC) AS n FROM deployments) d WHERE d.n > $1
+         )
+         LIMIT $2)`,
+      [keep, batch],
+    );
+    return rowCount ?? 0;
   }
 
   async insertBuildLogLines(deploymentId: string, lines: BuildLogLine[]): Promise<number> {

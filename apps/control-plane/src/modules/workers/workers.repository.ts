@@ -85,6 +85,15 @@ export class WorkersRepository {
     return (rowCount ?? 0) > 0;
   }
 
+  /** Deletes at most `batch` heartbeat rows last written before `before`; how many it deleted. */
+  async pruneHeartbeats(before: Date, batch: number): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      'DELETE FROM worker_heartbeats WHERE worker_id IN (SELECT worker_id FROM worker_heartbeats WHERE at < $1 LIMIT $2)',
+      [before, batch],
+    );
+    return rowCount ?? 0;
+  }
+
   async recordHeartbeat(h: HeartbeatRecord): Promise<void> {
     await this.pool.query(
       `INSERT INTO worker_heartbeats (worker_id, at, capacity, running_containers) VALUES ($1, $2, $3, $4)

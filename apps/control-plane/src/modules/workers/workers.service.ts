@@ -73,6 +73,11 @@ export class WorkersService implements OnModuleInit {
   }
 
   /** Telemetry, not an event: when the control plane last heard from the worker, and what it reported. */
+  /** Retention: deletes at most `batch` heartbeats older than `before` (call again while it returns `batch`). */
+  pruneHeartbeats(before: Date, batch: number): Promise<number> {
+    return this.repo.pruneHeartbeats(before, batch);
+  }
+
   recordHeartbeat(workerId: string, capacity: WorkerCapacity, runningContainers: number): Promise<void> {
     return this.repo.recordHeartbeat({ workerId, at: this.clock.now(), capacity, runningContainers });
   }
