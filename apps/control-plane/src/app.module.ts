@@ -11,7 +11,9 @@ import { AuthModule } from './modules/auth/auth.module';
 import { DeployModule } from './modules/deploy/deploy.module';
 import { EventsModule } from './modules/events/events.module';
 import { HealthModule } from './modules/health/health.module';
+import { LogsModule } from './modules/logs/logs.module';
 import { SchedulerModule } from './modules/scheduler/scheduler.module';
+import { StatsModule } from './modules/stats/stats.module';
 import { WorkersModule } from './modules/workers/workers.module';
 
 @Module({})
@@ -42,7 +44,7 @@ export class AppModule {
         AppsModule,
         DeployModule,
         WorkersModule,
-        ...(mode === 'serve' ? [SchedulerModule] : []),
+        ...(mode === 'serve' ? [SchedulerModule, StatsModule, LogsModule] : []),
       ],
     };
   }

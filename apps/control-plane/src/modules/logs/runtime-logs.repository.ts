@@ -1,0 +1,131 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { LogLine, LogStream } from '@berth/contracts';
+import type { Pool } from 'pg';
+import { PG_POOL } from '../../database/pg-pool';
+
+export interface StoredLogLine {
+  /** The cursor: a decimal string of the row's id. */
+  id: string;
+  ts: string;
+  stream: LogStream;
+  text: string;
+  truncated: boolean;
+  deploymentId: string;
+}
+
+export interface LogFilter {
+  stream?: LogStream;
+  /** Substring the text must contain (case-insensitive). */
+  q?: string;
+}
+
+/** Advisory-lock class of the per-app insert lock (the second key is hashtext(app_id)). */
+const APP_INSERT_LOCK = 0x4c4f47; // "LOG"
+
+interface Row {
+  id: string;
+  ts: Date;
+  stream: LogStream;
+  text: string;
+  truncated: boolean;
+  deployment_id: string;
+}
+const toLine = (r: Row): StoredLogLine => ({ id: r.id, ts: r.ts.toISOString(), stream: r.stream, text: r.text, truncated: r.truncated, deploymentId: r.deployment_id });
+const COLUMNS = 'id, ts, stream, text, truncated, deployment_id';
+
+function filterSql(filter: LogFilter, params: unknown[]): string {
+  let sql = '';
+  if (filter.stream) {
+    params.push(filter.stream);
+    sql += ` AND stream = $${params.length}`;
+  }
+  if (filter.q) {
+    params.push(`%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    sql += ` AND text ILIKE $${params.length}`;
+  }
+  return sql;
+}
+
+/** The logs module's table, `runtime_logs`. */
+@Injectable()
+export class RuntimeLogsRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /**
+   * Stores a batch in one multi-row INSERT, dropping lines already stored (same container and seq),
+   * and returns the rows actually inserted, in id order. The insert holds a per-app advisory lock
+   * until it commits, so the app's ids become visible in increasing order: a reader that resumes
+   * after the last id it saw never skips a line that committed late.
+   */
+  async insert(
+    target: { appId: string; deploymentId: string; containerId: string },
+    lines: readonly LogLine[],
+    receivedAt: Date,
+  ): Promise<StoredLogLine[]> {
+    if (lines.length === 0) return [];
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [APP_INSERT_LOCK, target.appId]);
+      const { rows } = await client.query<Row>(
+        `INSERT INTO runtime_logs (app_id, deployment_id, container_id, seq, ts, stream, text, truncated, received_at)
+         SELECT $1, $2, $3, l.seq, l.ts, l.stream, l.text, l.truncated, $4
+         FROM unnest($5::bigint[], $6::timestamptz[], $7::text[], $8::text[], $9::boolean[]) WITH ORDINALITY AS l(seq, ts, stream, text, truncated, n)
+         ORDER BY l.n
+         ON CONFLICT (container_id, seq) DO NOTHING
+         RETURNING ${COLUMNS}`,
+        [
+          target.appId,
+          target.deploymentId,
+          target.containerId,
+          receivedAt,
+          lines.map((l) => l.seq),
+          lines.map((l) => l.ts),
+          lines.map((l) => l.stream),
+          lines.map((l) => l.text),
+          lines.map((l) => l.truncated),
+        ],
+      );
+      await client.query('COMMIT');
+      return rows.map(toLine).sort((a, b) => compareIds(a.id, b.id));
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Lines of an app with id > after, oldest first. */
+  async readAfter(appId: string, after: string, limit: number, filter: LogFilter = {}): Promise<StoredLogLine[]> {
+    const params: unknown[] = [appId, after, limit];
+    const { rows } = await this.pool.query<Row>(
+      `SELECT ${COLUMNS} FROM runtime_logs WHERE app_id = $1 AND id > $2${filterSql(filter, params)} ORDER BY id LIMIT $3`,
+      params,
+    );
+    return rows.map(toLine);
+  }
+
+  /** The last `n` lines of an app, oldest first. */
+  async tail(appId: string, n: number, filter: LogFilter = {}): Promise<StoredLogLine[]> {
+    const params: unknown[] = [appId, n];
+    const { rows } = await this.pool.query<Row>(
+      `SELECT ${COLUMNS} FROM runtime_logs WHERE app_id = $1${filterSql(filter, params)} ORDER BY id DESC LIMIT $2`,
+      params,
+    );
+    return rows.map(toLine).reverse();
+  }
+
+  /** Retention: deletes at most `batch` lines received before `before`; how many it deleted. */
+  async pruneReceivedBefore(before: Date, batch: number): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      'DELETE FROM runtime_logs WHERE id IN (SELECT id FROM runtime_logs WHERE received_at < $1 ORDER BY received_at LIMIT $2)',
+      [before, batch],
+    );
+    return rowCount ?? 0;
+  }
+}
+
+export function compareIds(a: string, b: string): number {
+  return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
+}
