@@ -59,8 +59,15 @@ export function sendLines(app: RunningApp, batch: LogLine[]) {
 }
 
 /** A dashboard client of a namespace; rejects with the connect_error the server sent. */
-export function connectClient(url: string, namespace: string, auth: Record<string, unknown> = { token: TEST_ADMIN_TOKEN }): Promise<Socket> {
+export function connectClient(
+  url: string,
+  namespace: string,
+  auth: Record<string, unknown> = { token: TEST_ADMIN_TOKEN },
+  /** Attach listeners here: events sent right on connection arrive before the promise resolves. */
+  before?: (socket: Socket) => void,
+): Promise<Socket> {
   const socket = io(`${url}${namespace}`, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
+  before?.(socket);
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', (err) => {

@@ -1,0 +1,113 @@
+import type { LogLine } from '@berth/contracts';
+import { FakeClock } from '@berth/core';
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../../../test/support/database';
+import { LiveFeeds } from './live-feeds';
+import { RuntimeLogsRepository, type StoredLogLine } from './runtime-logs.repository';
+import { runRetention } from './telemetry-retention';
+
+const batch = (container: number, from: number, n: number): LogLine[] =>
+  Array.from({ length: n }, (_, i) => ({ seq: from + i, ts: '2026-01-01T00:00:00.000Z', stream: 'stdout', text: `c${container}:${from + i}`, truncated: false }));
+
+describe('runtime_logs (real PostgreSQL)', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let repo: RuntimeLogsRepository;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    pool = new Pool({ connectionString: db.url, max: 20 });
+    pool.on('error', () => undefined);
+    repo = new RuntimeLogsRepository(pool);
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await db?.drop();
+  });
+
+  it('a reader that resumes after the last id it saw never skips a line, with many concurrent writers', async () => {
+    const appId = randomUUID();
+    const deploymentId = randomUUID();
+    const WRITERS = 12;
+    const BATCHES = 40;
+    const PER_BATCH = 25;
+    const total = WRITERS * BATCHES * PER_BATCH;
+    // A live subscriber woken after every commit, as NOTIFY wakes it, reading from its cursor.
+    const feeds = new LiveFeeds<StoredLogLine>({ readAfter: (key, after, limit) => repo.readAfter(key, after, limit), idOf: (l) => l.id }, (err) => {
+      throw err;
+    }, 100);
+    const seen: StoredLogLine[] = [];
+    const sub = feeds.subscribe(appId, '0', (rows) => seen.push(...rows));
+    await sub.ready;
+    // A polling reader, too: the plainest consumer of the cursor.
+    let cursor = '0';
+    const polled: string[] = [];
+    let writing = true;
+    const poller = (async () => {
+      while (writing || polled.length < total) {
+        const rows = await repo.readAfter(appId, cursor, 500);
+        if (rows.length > 0) cursor = rows[rows.length - 1].id;
+        polled.push(...rows.map((r) => r.text));
+        if (!writing && rows.length === 0) break;
+      }
+    })();
+    await Promise.all(
+      Array.from({ length: WRITERS }, async (_, w) => {
+        for (let b = 0; b < BATCHES; b++) {
+          await repo.insert({ appId, deploymentId, containerId: `c${w}` }, batch(w, b * PER_BATCH + 1, PER_BATCH), new Date());
+          feeds.wake(appId);
+        }
+      }),
+    );
+    writing = false;
+    await poller;
+    feeds.wake(appId);
+    await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(total);
+    sub.cancel();
+    expect(new Set(polled).size).toBe(total);
+    expect(polled).toHaveLength(total);
+    expect(new Set(seen.map((l) => l.text)).size).toBe(total);
+    const ids = seen.map((l) => BigInt(l.id));
+    expect(ids.every((id, i) => i === 0 || id > ids[i - 1])).toBe(true);
+    // Each container's lines in seq order.
+    for (let w = 0; w < WRITERS; w++) {
+      const mine = seen.filter((l) => l.text.startsWith(`c${w}:`)).map((l) => Number(l.text.split(':')[1]));
+      expect(mine).toEqual(Array.from({ length: BATCHES * PER_BATCH }, (_, i) => i + 1));
+    }
+    expect(feeds.keys).toBe(0);
+  });
+
+  it('drops a resent line and returns only the rows it inserted', async () => {
+    const target = { appId: randomUUID(), deploymentId: randomUUID(), containerId: 'dup' };
+    expect(await repo.insert(target, batch(0, 1, 3), new Date())).toHaveLength(3);
+    const again = await repo.insert(target, batch(0, 2, 3), new Date());
+    expect(again.map((l) => l.text)).toEqual(['c0:4']);
+  });
+
+  it('retention deletes runtime lines received before the window in small batches and keeps the rest', async () => {
+    const clock = new FakeClock('2026-03-10T00:00:00.000Z');
+    const target = { appId: randomUUID(), deploymentId: randomUUID(), containerId: 'old' };
+    await repo.insert(target, batch(0, 1, 23), new Date('2026-03-01T00:00:00.000Z'));
+    await repo.insert({ ...target, containerId: 'new' }, batch(1, 1, 4), new Date('2026-03-09T00:00:00.000Z'));
+    const calls: number[] = [];
+    const result = await runRetention(
+      clock.now(),
+      {
+        pruneRuntimeLogs: async (before, n) => {
+          const deleted = await repo.pruneReceivedBefore(before, n);
+          calls.push(deleted);
+          return deleted;
+        },
+        pruneBuildLogs: async () => 0,
+        pruneHeartbeats: async () => 0,
+      },
+      7,
+      10,
+    );
+    expect(result.runtimeLogs).toBeGreaterThanOrEqual(23);
+    expect(calls.slice(0, 2)).toEqual([10, 10]);
+    expect((await repo.readAfter(target.appId, '0', 100)).map((l) => l.text)).toEqual(batch(1, 1, 4).map((l) => l.text));
+  });
+});
