@@ -8,6 +8,7 @@ export interface RunningApp {
   appId: string;
   deploymentId: string;
   containerId: string;
+  jobId: string;
   agent: AgentClient;
   workerId: string;
 }
@@ -28,12 +29,12 @@ export async function runApp(cp: Api & { url: string }, name: string, agentUrl =
   const created = await cp.api('/api/apps', { method: 'POST', json: { name, source: { type: 'image', image: 'berth/hello:1' }, port: 8080, memoryMb: 64 } });
   if (created.status !== 201) throw new Error(`POST /api/apps answered ${created.status}: ${await created.text()}`);
   const appId = ((await created.json()) as { id: string }).id;
-  const deploymentId = await deployAndRun(cp, agent, appId, `c-${name}`);
-  return { appId, deploymentId, containerId: `c-${name}`, agent, workerId: workerId! };
+  const { deploymentId, jobId } = await deployAndRun(cp, agent, appId, `c-${name}`);
+  return { appId, deploymentId, jobId, containerId: `c-${name}`, agent, workerId: workerId! };
 }
 
 /** Deploys the app again (or first) and reports the container running; resolves when it is the app's current deployment. */
-export async function deployAndRun(cp: Api, agent: AgentClient, appId: string, containerId: string): Promise<string> {
+export async function deployAndRun(cp: Api, agent: AgentClient, appId: string, containerId: string): Promise<{ deploymentId: string; jobId: string }> {
   const pushed = nextJob(agent);
   const res = await cp.api(`/api/apps/${appId}/deployments`, { method: 'POST', json: {} });
   if (res.status !== 202) throw new Error(`deploy answered ${res.status}: ${await res.text()}`);
@@ -48,7 +49,7 @@ export async function deployAndRun(cp: Api, agent: AgentClient, appId: string, c
     (d) => d.status === 'succeeded',
   );
   await eventually(async () => (await (await cp.api(`/api/apps/${appId}`)).json()) as AppView, (a) => a.endpoints.length > 0);
-  return deployment.id;
+  return { deploymentId: deployment.id, jobId: job.jobId };
 }
 
 export const lines = (from: number, to: number, text = (seq: number) => `line ${seq}`): LogLine[] =>
@@ -103,5 +104,22 @@ export function collect<T>(socket: Socket, event: string): { items: T[]; until(d
         waiters.add(check);
         check();
       }),
+  };
+}
+
+/** The API of a control plane started as a process, shaped like RunningControlPlane.api. */
+export function processApi(url: string, token: string): Api & { url: string } {
+  return {
+    url,
+    api(path, init = {}) {
+      const headers = new Headers(init.headers);
+      headers.set('authorization', `Bearer ${init.token ?? token}`);
+      let body = init.body;
+      if (init.json !== undefined) {
+        headers.set('content-type', 'application/json');
+        body = JSON.stringify(init.json);
+      }
+      return fetch(url + path, { ...init, headers, body });
+    },
   };
 }

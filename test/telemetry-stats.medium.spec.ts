@@ -83,7 +83,7 @@ describe('live stats: ingestion, endpoint and namespaces (real PostgreSQL, socke
 
   it('a snapshot of a superseded deployment does not overwrite the current container', async () => {
     const previous = { ...app };
-    const deploymentId = await deployAndRun(cp, app.agent, app.appId, 'c-stats-app-2');
+    const { deploymentId } = await deployAndRun(cp, app.agent, app.appId, 'c-stats-app-2');
     const current = { ...app, deploymentId, containerId: 'c-stats-app-2' };
     expect(await tick(app, [sample(current, 1), sample(previous, 99)])).toEqual({ ok: true, result: { stored: 1, skipped: 1 } });
     expect(await stats(app.appId)).toMatchObject({ live: true, cpuPercent: 1 });

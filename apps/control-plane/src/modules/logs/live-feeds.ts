@@ -11,6 +11,8 @@ import { compareIds } from './runtime-logs.repository';
 export interface FeedSource<R> {
   readAfter(key: string, after: string, limit: number): Promise<R[]>;
   idOf(row: R): string;
+  /** Orders two cursors; default: non-negative decimal ids. */
+  compare?: (a: string, b: string) => number;
 }
 
 interface Subscriber<R> {
@@ -34,12 +36,15 @@ export interface FeedSubscription {
 
 export class LiveFeeds<R> {
   private readonly feeds = new Map<string, Feed<R>>();
+  private readonly compare: (a: string, b: string) => number;
 
   constructor(
     private readonly source: FeedSource<R>,
     private readonly onError: (err: unknown, key: string) => void,
     private readonly pageSize = 1_000,
-  ) {}
+  ) {
+    this.compare = source.compare ?? compareIds;
+  }
 
   /** Sends every row of `key` after `after` (history first), then each new one as it is committed. */
   subscribe(key: string, after: string, send: (rows: R[]) => void): FeedSubscription {
@@ -101,11 +106,11 @@ export class LiveFeeds<R> {
       for (;;) {
         const live = [...feed.subscribers].filter((s) => s.live && !s.closed);
         if (live.length === 0) break;
-        const from = live.reduce((min, s) => (compareIds(s.cursor, min) < 0 ? s.cursor : min), live[0].cursor);
+        const from = live.reduce((min, s) => (this.compare(s.cursor, min) < 0 ? s.cursor : min), live[0].cursor);
         const rows = await this.source.readAfter(key, from, this.pageSize);
         for (const s of live) {
           if (s.closed) continue;
-          const fresh = rows.filter((r) => compareIds(this.source.idOf(r), s.cursor) > 0);
+          const fresh = rows.filter((r) => this.compare(this.source.idOf(r), s.cursor) > 0);
           if (fresh.length === 0) continue;
           s.cursor = this.source.idOf(fresh[fresh.length - 1]);
           s.send(fresh);

@@ -63,7 +63,7 @@ export class LogsService implements OnModuleInit {
     const onError = (err: unknown, key: string) => this.logger.warn({ err, key, msg: 'could not read new log lines for live subscribers; the next wake retries' });
     this.appFeeds = new LiveFeeds({ readAfter: (appId, after, limit) => this.repo.readAfter(appId, after, limit), idOf: (l) => l.id }, onError);
     this.buildFeeds = new LiveFeeds(
-      { readAfter: (deploymentId, after, limit) => this.deployments.readBuildLog(deploymentId, Number(after), limit), idOf: (l) => String(l.seq) },
+      { readAfter: (deploymentId, after, limit) => this.deployments.readBuildLog(deploymentId, Number(after), limit), idOf: (l) => String(l.seq), compare: (x, y) => Number(x) - Number(y) },
       onError,
     );
   }
