@@ -101,9 +101,9 @@ describe('runtime logs: ingestion, API and history-then-live namespace (real Pos
       expect(await sendLines(fresh, lines(from, seq))).toMatchObject({ ok: true });
     };
     await push(600);
-    const first = await connectClient(cp.url, `/api/apps/${fresh.appId}/ws/logs`);
+    let seen!: ReturnType<typeof collect<ApiLine>>;
+    const first = await connectClient(cp.url, `/api/apps/${fresh.appId}/ws/logs`, undefined, (s) => (seen = collect(s, 'lines')));
     sockets.push(first);
-    const seen = collect<ApiLine>(first, 'lines');
     await push(400);
     await seen.until((items) => items.length >= 1_000);
     first.close();
@@ -113,9 +113,8 @@ describe('runtime logs: ingestion, API and history-then-live namespace (real Pos
     const writer = (async () => {
       for (let i = 0; i < 20; i++) await push(50);
     })();
-    const again = await connectClient(cp.url, `/api/apps/${fresh.appId}/ws/logs`, { token: 'bat_test_admin_token_0123456789', after: cursor });
-    sockets.push(again);
-    const later = collect<ApiLine>(again, 'lines');
+    let later!: ReturnType<typeof collect<ApiLine>>;
+    sockets.push(await connectClient(cp.url, `/api/apps/${fresh.appId}/ws/logs`, { token: 'bat_test_admin_token_0123456789', after: cursor }, (s) => (later = collect(s, 'lines'))));
     await writer;
     await later.until((items) => items.length >= seq - 1_000);
     const texts = [...seen.items, ...later.items].map((l) => l.text);
@@ -125,9 +124,8 @@ describe('runtime logs: ingestion, API and history-then-live namespace (real Pos
   });
 
   it('tail: N sends the last N lines, then live', async () => {
-    const socket = await connectClient(cp.url, `/api/apps/${app.appId}/ws/logs`, { token: 'bat_test_admin_token_0123456789', tail: 2 });
-    sockets.push(socket);
-    const got = collect<ApiLine>(socket, 'lines');
+    let got!: ReturnType<typeof collect<ApiLine>>;
+    sockets.push(await connectClient(cp.url, `/api/apps/${app.appId}/ws/logs`, { token: 'bat_test_admin_token_0123456789', tail: 2 }, (s) => (got = collect(s, 'lines'))));
     await got.until((items) => items.length >= 2);
     await sendLines(app, lines(20, 20));
     await got.until((items) => items.length >= 3);

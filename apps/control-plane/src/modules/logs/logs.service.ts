@@ -11,7 +11,7 @@ import { AppsService } from '../apps/apps.service';
 import { DeploymentTelemetry } from '../deploy/deployment-telemetry';
 import { AgentMessages } from '../workers/agent-messages.registry';
 import { WorkersService } from '../workers/workers.service';
-import { assertContainersOfWorker } from '../stats/container-ownership';
+import { ContainerOwnership } from '../stats/container-ownership';
 import { LiveFeeds, type FeedSubscription } from './live-feeds';
 import { parseLogLines } from './log-lines.messages';
 import { RuntimeLogsRepository, type StoredLogLine } from './runtime-logs.repository';
@@ -48,6 +48,7 @@ export class LogsService implements OnModuleInit {
   private readonly logger = new Logger('logs');
   private readonly appFeeds: LiveFeeds<StoredLogLine>;
   private readonly buildFeeds: LiveFeeds<BuildLogLine>;
+  private readonly ownership: ContainerOwnership;
 
   constructor(
     private readonly repo: RuntimeLogsRepository,
@@ -60,6 +61,7 @@ export class LogsService implements OnModuleInit {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {
+    this.ownership = new ContainerOwnership((ids) => this.deployments.placements(ids), () => this.clock.now().getTime());
     const onError = (err: unknown, key: string) => this.logger.warn({ err, key, msg: 'could not read new log lines for live subscribers; the next wake retries' });
     this.appFeeds = new LiveFeeds({ readAfter: (appId, after, limit) => this.repo.readAfter(appId, after, limit), idOf: (l) => l.id }, onError);
     this.buildFeeds = new LiveFeeds(
@@ -82,9 +84,10 @@ export class LogsService implements OnModuleInit {
 
   /** One batch of one container: checked, stored once per (container, seq), and the new lines fanned out. */
   async ingest(workerId: string, msg: LogLinesMsg): Promise<{ stored: number; duplicates: number }> {
-    assertContainersOfWorker(workerId, [msg], await this.deployments.placements([msg.deploymentId]));
+    await this.ownership.assert(workerId, [msg]);
     const inserted = await this.repo.insert(msg, msg.lines, this.clock.now());
-    if (inserted.length > 0) await this.publish(LOGS_TOPIC, { a: msg.appId });
+    // Not awaited: the lines are committed; the wake-up needs no ack to wait for it.
+    if (inserted.length > 0) void this.publish(LOGS_TOPIC, { a: msg.appId });
     return { stored: inserted.length, duplicates: msg.lines.length - inserted.length };
   }
 

@@ -63,37 +63,30 @@ export class RuntimeLogsRepository {
     receivedAt: Date,
   ): Promise<StoredLogLine[]> {
     if (lines.length === 0) return [];
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [APP_INSERT_LOCK, target.appId]);
-      const { rows } = await client.query<Row>(
-        `INSERT INTO runtime_logs (app_id, deployment_id, container_id, seq, ts, stream, text, truncated, received_at)
-         SELECT $1, $2, $3, l.seq, l.ts, l.stream, l.text, l.truncated, $4
-         FROM unnest($5::bigint[], $6::timestamptz[], $7::text[], $8::text[], $9::boolean[]) WITH ORDINALITY AS l(seq, ts, stream, text, truncated, n)
-         ORDER BY l.n
-         ON CONFLICT (container_id, seq) DO NOTHING
-         RETURNING ${COLUMNS}`,
-        [
-          target.appId,
-          target.deploymentId,
-          target.containerId,
-          receivedAt,
-          lines.map((l) => l.seq),
-          lines.map((l) => l.ts),
-          lines.map((l) => l.stream),
-          lines.map((l) => l.text),
-          lines.map((l) => l.truncated),
-        ],
-      );
-      await client.query('COMMIT');
-      return rows.map(toLine).sort((a, b) => compareIds(a.id, b.id));
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    // One statement, so one implicit transaction: no row reaches the INSERT (where its id is drawn)
+    // before the CTE took the app's lock, and the lock is held until the statement commits.
+    const { rows } = await this.pool.query<Row>(
+      `WITH app_lock AS (SELECT pg_advisory_xact_lock($10, hashtext($1::text)))
+       INSERT INTO runtime_logs (app_id, deployment_id, container_id, seq, ts, stream, text, truncated, received_at)
+       SELECT $1::uuid, $2::uuid, $3, l.seq, l.ts, l.stream, l.text, l.truncated, $4
+       FROM app_lock, unnest($5::bigint[], $6::timestamptz[], $7::text[], $8::text[], $9::boolean[]) WITH ORDINALITY AS l(seq, ts, stream, text, truncated, n)
+       ORDER BY l.n
+       ON CONFLICT (container_id, seq) DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [
+        target.appId,
+        target.deploymentId,
+        target.containerId,
+        receivedAt,
+        lines.map((l) => l.seq),
+        lines.map((l) => l.ts),
+        lines.map((l) => l.stream),
+        lines.map((l) => l.text),
+        lines.map((l) => l.truncated),
+        APP_INSERT_LOCK,
+      ],
+    );
+    return rows.map(toLine).sort((a, b) => compareIds(a.id, b.id));
   }
 
   /** Lines of an app with id > after, oldest first. */

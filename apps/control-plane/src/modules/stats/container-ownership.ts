@@ -36,3 +36,30 @@ export function assertContainersOfWorker(workerId: string, claimed: readonly Cla
     }
   }
 }
+
+/** How long a container found to be run by a worker is trusted without asking again. */
+export const OWNERSHIP_CACHE_MS = 10_000;
+
+/**
+ * Checks claims against the deploy module's placements, remembering the containers that passed for
+ * OWNERSHIP_CACHE_MS, so a worker's steady stream of ticks and log batches costs no query each.
+ * (A deployment's app and worker do not change once placed; refusals are never remembered.)
+ */
+export class ContainerOwnership {
+  private readonly verified = new Map<string, number>();
+
+  constructor(
+    private readonly placements: (deploymentIds: string[]) => Promise<KnownPlacement[]>,
+    private readonly now: () => number,
+  ) {}
+
+  async assert(workerId: string, claimed: readonly ClaimedContainer[]): Promise<void> {
+    const now = this.now();
+    const key = (c: ClaimedContainer) => `${workerId}|${c.appId}|${c.deploymentId}|${c.containerId}`;
+    const unknown = claimed.filter((c) => (this.verified.get(key(c)) ?? 0) <= now);
+    if (unknown.length === 0) return;
+    assertContainersOfWorker(workerId, unknown, await this.placements([...new Set(unknown.map((c) => c.deploymentId))]));
+    if (this.verified.size > 100_000) this.verified.clear();
+    for (const c of unknown) this.verified.set(key(c), now + OWNERSHIP_CACHE_MS);
+  }
+}

@@ -7,7 +7,7 @@ import { LiveBus, MAX_NOTIFY_BYTES } from '../../common/live-bus';
 import { AppsService } from '../apps/apps.service';
 import { DeploymentTelemetry } from '../deploy/deployment-telemetry';
 import { AgentMessages } from '../workers/agent-messages.registry';
-import { assertContainersOfWorker } from './container-ownership';
+import { ContainerOwnership } from './container-ownership';
 import { parseStatsSnapshots } from './stats.messages';
 import { StatsStore, toLiveView, type StatsSnapshot, type StatsSubscription } from './stats.store';
 import { aggregateUsage, type UsageView } from './usage-aggregate';
@@ -26,6 +26,7 @@ export class StatsService implements OnModuleInit, OnApplicationShutdown {
   private usageQueued = false;
   private stopBus?: () => void;
   private stopChange?: () => void;
+  private readonly ownership: ContainerOwnership;
 
   constructor(
     @Inject(CLOCK) private readonly clock: Clock,
@@ -35,6 +36,7 @@ export class StatsService implements OnModuleInit, OnApplicationShutdown {
     private readonly bus: LiveBus,
   ) {
     this.store = new StatsStore(clock, STATS_SNAPSHOT_TTL_MS);
+    this.ownership = new ContainerOwnership((ids) => this.deployments.placements(ids), () => clock.now().getTime());
   }
 
   onModuleInit(): void {
@@ -60,8 +62,7 @@ export class StatsService implements OnModuleInit, OnApplicationShutdown {
     if (Date.parse(msg.sampledAt) - this.clock.now().getTime() > STATS_SNAPSHOT_TTL_MS) {
       throw new DomainError(ErrorCode.InvalidInput, `sampledAt ${msg.sampledAt} is in the future; check the worker's clock`);
     }
-    const placements = await this.deployments.placements(msg.containers.map((c) => c.deploymentId));
-    assertContainersOfWorker(workerId, msg.containers, placements);
+    await this.ownership.assert(workerId, msg.containers);
     const current = await this.apps.currentDeployments(msg.containers.map((c) => c.appId));
     const snapshots: StatsSnapshot[] = msg.containers
       .filter((c) => current.get(c.appId) === c.deploymentId)
