@@ -87,8 +87,8 @@ export class LogsService implements OnModuleInit {
     await this.ownership.assert(workerId, [msg]);
     const inserted = await this.repo.insert(msg, msg.lines, this.clock.now());
     // Not awaited: the lines are committed; the wake-up needs no ack to wait for it.
-    if (inserted.length > 0) void this.publish(LOGS_TOPIC, { a: msg.appId });
-    return { stored: inserted.length, duplicates: msg.lines.length - inserted.length };
+    if (inserted > 0) void this.publish(LOGS_TOPIC, { a: msg.appId });
+    return { stored: inserted, duplicates: msg.lines.length - inserted };
   }
 
   /** `GET /api/apps/:id/logs`: lines after the cursor, oldest first; `next` is the cursor to continue from. */

@@ -53,7 +53,7 @@ export class RuntimeLogsRepository {
 
   /**
    * Stores a batch in one multi-row INSERT, dropping lines already stored (same container and seq),
-   * and returns the rows actually inserted, in id order. The insert holds a per-app advisory lock
+   * and returns how many it inserted (only those reach live subscribers, read back by id). The insert holds a per-app advisory lock
    * until it commits, so the app's ids become visible in increasing order: a reader that resumes
    * after the last id it saw never skips a line that committed late.
    */
@@ -61,18 +61,17 @@ export class RuntimeLogsRepository {
     target: { appId: string; deploymentId: string; containerId: string },
     lines: readonly LogLine[],
     receivedAt: Date,
-  ): Promise<StoredLogLine[]> {
-    if (lines.length === 0) return [];
+  ): Promise<number> {
+    if (lines.length === 0) return 0;
     // One statement, so one implicit transaction: no row reaches the INSERT (where its id is drawn)
     // before the CTE took the app's lock, and the lock is held until the statement commits.
-    const { rows } = await this.pool.query<Row>(
+    const { rowCount } = await this.pool.query(
       `WITH app_lock AS (SELECT pg_advisory_xact_lock($10, hashtext($1::text)))
        INSERT INTO runtime_logs (app_id, deployment_id, container_id, seq, ts, stream, text, truncated, received_at)
        SELECT $1::uuid, $2::uuid, $3, l.seq, l.ts, l.stream, l.text, l.truncated, $4
        FROM app_lock, unnest($5::bigint[], $6::timestamptz[], $7::text[], $8::text[], $9::boolean[]) WITH ORDINALITY AS l(seq, ts, stream, text, truncated, n)
        ORDER BY l.n
-       ON CONFLICT (container_id, seq) DO NOTHING
-       RETURNING ${COLUMNS}`,
+       ON CONFLICT (container_id, seq) DO NOTHING`,
       [
         target.appId,
         target.deploymentId,
@@ -86,7 +85,7 @@ export class RuntimeLogsRepository {
         APP_INSERT_LOCK,
       ],
     );
-    return rows.map(toLine).sort((a, b) => compareIds(a.id, b.id));
+    return rowCount ?? 0;
   }
 
   /** Lines of an app with id > after, oldest first. */
