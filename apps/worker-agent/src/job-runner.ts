@@ -219,13 +219,12 @@ export class JobRunner {
   /** Stops taking jobs and waits (up to timeoutMs) for the running ones. Containers keep running. */
   async stop(timeoutMs: number): Promise<boolean> {
     this.accepting = false;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
     const timedOut = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-      timer.unref();
+      timer = this.ctx.clock.setTimeout(() => resolve(false), timeoutMs);
     });
     const finished = await Promise.race([this.idle().then(() => true as const), timedOut]);
-    clearTimeout(timer);
+    this.ctx.clock.clearTimeout(timer);
     return finished;
   }
 }
