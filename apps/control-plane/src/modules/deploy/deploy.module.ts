@@ -3,6 +3,7 @@ import { AppsModule } from '../apps/apps.module';
 import { WorkersModule } from '../workers/workers.module';
 import { AgentJobFeed } from './agent-job-feed';
 import { AppDeletedReaction } from './app-deleted.reaction';
+import { ContainerReconciliation } from './container-reconciliation';
 import { BuildLogs } from './build-logs';
 import { DeployController } from './deploy.controller';
 import { DeployService } from './deploy.service';
@@ -10,6 +11,7 @@ import { DeploymentStream } from './deployment-stream';
 import { DeploymentTelemetry } from './deployment-telemetry';
 import { DeploymentsRepository } from './deployments.repository';
 import { JobResults } from './job-results';
+import { StuckJobRecovery } from './stuck-job-recovery';
 
 /**
  * Deployments: the HTTP API and the scheduler's commands (DeployService), what agents report
@@ -19,7 +21,7 @@ import { JobResults } from './job-results';
 @Module({
   imports: [AppsModule, WorkersModule],
   controllers: [DeployController],
-  providers: [DeploymentsRepository, DeploymentStream, DeployService, JobResults, BuildLogs, AgentJobFeed, AppDeletedReaction, DeploymentTelemetry],
+  providers: [DeploymentsRepository, DeploymentStream, DeployService, JobResults, BuildLogs, AgentJobFeed, AppDeletedReaction, StuckJobRecovery, ContainerReconciliation, DeploymentTelemetry],
   exports: [DeployService, DeploymentTelemetry],
 })
 export class DeployModule {}

@@ -52,8 +52,9 @@ describe('retention of build output and heartbeats (real PostgreSQL)', () => {
     const workers = new WorkersRepository(pool);
     const old = randomUUID();
     const fresh = randomUUID();
-    await workers.recordHeartbeat({ workerId: old, at: new Date('2026-01-01T00:00:00Z'), capacity: { memoryMb: 1, cpus: 1 }, runningContainers: 0 });
-    await workers.recordHeartbeat({ workerId: fresh, at: new Date('2026-01-03T00:00:00Z'), capacity: { memoryMb: 1, cpus: 1 }, runningContainers: 0 });
+    for (const [workerId, at] of [[old, '2026-01-01T00:00:00Z'], [fresh, '2026-01-03T00:00:00Z']]) {
+      await pool.query(`INSERT INTO worker_heartbeats (worker_id, at, capacity, running_containers) VALUES ($1, $2, '{"memoryMb":1,"cpus":1}', 0)`, [workerId, at]);
+    }
     expect(await workers.pruneHeartbeats(new Date('2026-01-02T00:00:00Z'), 10)).toBe(1);
     const { rows } = await pool.query<{ worker_id: string }>('SELECT worker_id FROM worker_heartbeats');
     expect(rows.map((r) => r.worker_id)).toEqual([fresh]);
