@@ -77,6 +77,9 @@ export async function run(): Promise<BenchRow[]> {
       sockets.push(agent);
       agents.push(agent);
       await ack(agent, 'hello', { capacity: { memoryMb: 1_000_000, cpus: 64 }, advertiseIp: '127.0.0.1', agentVersion: 'bench', containers: [] });
+      // Heartbeats, or the worker is taken offline after BERTH_WORKER_GRACE_MS.
+      const beat = setInterval(() => void ack(agent, 'heartbeat', { at: new Date().toISOString(), capacity: { memoryMb: 1_000_000, cpus: 64 }, runningContainers: 1 }).catch(() => undefined), 3_000);
+      agent.once('disconnect', () => clearInterval(beat));
     }
     const total = STATS_APPS + LOG_APPS;
     const appIds: string[] = [];

@@ -25,6 +25,7 @@ export async function runApp(cp: Api & { url: string }, name: string, agentUrl =
     workerId = w.id;
     const hello = await send(agent, 'hello', { ...HELLO, capacity: { memoryMb: 1_000_000, cpus: 64 } });
     if (!hello.ok) throw new Error(`hello refused: ${JSON.stringify(hello)}`);
+    keepAlive(agent);
   }
   const created = await cp.api('/api/apps', { method: 'POST', json: { name, source: { type: 'image', image: 'berth/hello:1' }, port: 8080, memoryMb: 64 } });
   if (created.status !== 201) throw new Error(`POST /api/apps answered ${created.status}: ${await created.text()}`);
@@ -50,6 +51,14 @@ export async function deployAndRun(cp: Api, agent: AgentClient, appId: string, c
   );
   await eventually(async () => (await (await cp.api(`/api/apps/${appId}`)).json()) as AppView, (a) => a.endpoints.length > 0);
   return { deploymentId: deployment.id, jobId: job.jobId };
+}
+
+/** Heartbeats every 3 s until the socket closes, so the worker is not taken offline during a long test. */
+export function keepAlive(agent: AgentClient): void {
+  const timer = setInterval(() => {
+    if (agent.connected) void send(agent, 'heartbeat', { at: new Date().toISOString(), capacity: { memoryMb: 1_000_000, cpus: 64 }, runningContainers: 1 }).catch(() => undefined);
+  }, 3_000);
+  agent.once('disconnect', () => clearInterval(timer));
 }
 
 export const lines = (from: number, to: number, text = (seq: number) => `line ${seq}`): LogLine[] =>
