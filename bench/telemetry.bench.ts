@@ -86,7 +86,11 @@ export async function run(): Promise<BenchRow[]> {
     for (let i = 0; i < total; i++) {
       const app = await api('/api/apps', { name: `bench-${i}`, source: { type: 'image', image: 'berth/hello:1' }, port: 8080, memoryMb: 16 });
       appIds.push(app.body.id);
-      await api(`/api/apps/${app.body.id}/deployments`, {});
+      for (let attempt = 1; ; attempt++) {
+        const deployed = await api(`/api/apps/${app.body.id}/deployments`, {});
+        if (deployed.status === 202) break;
+        if (attempt === 5) throw new Error(`deploying app ${i} answered ${deployed.status}: ${JSON.stringify(deployed.body)}`);
+      }
     }
     await eventually('every app to run', async () => (placed.size === total ? true : undefined), 300_000, 200);
     // Wait until the apps read model names each current deployment (the stats check asks it).
