@@ -1,5 +1,10 @@
 import { CreateEventStore1700000000000 } from './1700000000000-CreateEventStore';
 import { CreateReadModelsAndTelemetry1700000000001 } from './1700000000001-CreateReadModelsAndTelemetry';
+import { CreateRoutingAndDomains1700000000100 } from './1700000000100-CreateRoutingAndDomains';
 
 /** Every migration, in order. The schema changes only through these. */
-export const migrations = [CreateEventStore1700000000000, CreateReadModelsAndTelemetry1700000000001];
+export const migrations = [
+  CreateEventStore1700000000000,
+  CreateReadModelsAndTelemetry1700000000001,
+  CreateRoutingAndDomains1700000000100,
+];

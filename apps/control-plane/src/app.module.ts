@@ -9,8 +9,11 @@ import { AppsModule } from './modules/apps/apps.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { DeployReactionsModule } from './modules/deploy/deploy-reactions.module';
 import { DeployModule } from './modules/deploy/deploy.module';
+import { DomainRecheckModule } from './modules/domains/domain-recheck.module';
+import { DomainsModule } from './modules/domains/domains.module';
 import { EventsModule } from './modules/events/events.module';
 import { HealthModule } from './modules/health/health.module';
+import { RoutingModule } from './modules/routing/routing.module';
 import { SchedulerModule } from './modules/scheduler/scheduler.module';
 import { WorkersModule } from './modules/workers/workers.module';
 
@@ -30,7 +33,8 @@ export class AppModule {
               const given = req.headers['x-request-id'];
               return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
             },
-            autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/metrics' },
+            // Traefik polls its two endpoints every few seconds: a log line each would drown everything else.
+            autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/metrics' || req.url?.startsWith('/v1/traefik/') === true },
             redact: ['req.headers.authorization'],
           },
         }),
@@ -41,7 +45,9 @@ export class AppModule {
         AppsModule,
         DeployModule,
         WorkersModule,
-        ...(mode === 'serve' ? [SchedulerModule, DeployReactionsModule] : []),
+        RoutingModule,
+        DomainsModule,
+        ...(mode === 'serve' ? [SchedulerModule, DeployReactionsModule, DomainRecheckModule] : []),
       ],
     };
   }

@@ -61,6 +61,26 @@ export interface ControlPlaneConfig {
   logLevel: LogLevel;
   /** How often projectors and the scheduler poll when no NOTIFY woke them. */
   pollIntervalMs: number;
+  /** Static bearer token Traefik sends to /v1/traefik/*; unset: those endpoints answer 401. */
+  traefikToken?: string;
+  /** Certificate resolver named on the edge proxy's custom-domain routers. */
+  traefikCertResolver: string;
+  /** DNS servers (host or host:port) that verify custom domains; empty: the system's resolvers. */
+  dnsServers: string[];
+  /** How often verified domains' TXT records are checked again. */
+  domainRecheckIntervalMs: number;
+}
+
+function dnsServers(env: Env): string[] {
+  const v = str(env, 'BERTH_DNS_SERVERS');
+  if (v === undefined) return [];
+  const servers = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const s of servers) {
+    if (!/^(\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:.]+|[A-Za-z0-9.-]+(:\d{1,5})?)$/.test(s)) {
+      throw new ConfigError(`BERTH_DNS_SERVERS must be a comma-separated list of host[:port], got "${s}"`);
+    }
+  }
+  return servers;
 }
 
 export function loadControlPlaneConfig(env: Env = process.env): ControlPlaneConfig {
@@ -73,6 +93,10 @@ export function loadControlPlaneConfig(env: Env = process.env): ControlPlaneConf
     baseDomain: str(env, 'BERTH_BASE_DOMAIN'),
     logLevel: logLevel(env),
     pollIntervalMs: int(env, 'BERTH_POLL_INTERVAL_MS', 1000, 10, 60_000),
+    traefikToken: str(env, 'BERTH_TRAEFIK_TOKEN'),
+    traefikCertResolver: str(env, 'BERTH_TRAEFIK_CERT_RESOLVER') ?? 'letsencrypt',
+    dnsServers: dnsServers(env),
+    domainRecheckIntervalMs: int(env, 'BERTH_DOMAIN_RECHECK_INTERVAL_MS', 10 * 60_000, 1000),
   };
 }
 
@@ -93,6 +117,29 @@ export interface AgentConfig {
   /** Where the agent clones repositories while building. */
   workDir: string;
   logLevel: LogLevel;
+  /** The proxy in front of this worker's apps; absent: Traefik (which polls the control plane itself). */
+  proxy?: AgentProxyConfig;
+}
+
+export interface AgentProxyConfig {
+  /** traefik: it polls /v1/traefik/config, the agent does nothing; caddy: the agent drives a local Caddy. */
+  kind: 'traefik' | 'caddy' | 'none';
+  /** Caddy's admin API, when kind is caddy. */
+  caddyAdminUrl: string;
+  /** Caddy's TLS: `internal` (its own CA: tests, private networks) or `acme` (public certificates). */
+  caddyTls: 'internal' | 'acme';
+  /** Port Caddy serves plain HTTP on. */
+  caddyHttpPort: number;
+  /** Port Caddy serves HTTPS on. */
+  caddyHttpsPort: number;
+}
+
+const PROXIES = ['traefik', 'caddy', 'none'] as const;
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const v = (str(env, name) ?? fallback) as T;
+  if (!values.includes(v)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${v}"`);
+  return v;
 }
 
 export function loadAgentConfig(env: Env = process.env): AgentConfig {
@@ -109,5 +156,12 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
     healthCheckDeadlineMs: int(env, 'BERTH_HEALTH_CHECK_DEADLINE_MS', 60_000, 1000),
     workDir: str(env, 'BERTH_WORKER_DIR') ?? `${os.tmpdir()}/berth-agent`,
     logLevel: logLevel(env),
+    proxy: {
+      kind: oneOf(env, 'BERTH_PROXY', PROXIES, 'traefik'),
+      caddyAdminUrl: url(env, 'BERTH_CADDY_ADMIN_URL', 'http://127.0.0.1:2019')!,
+      caddyTls: oneOf(env, 'BERTH_CADDY_TLS', ['internal', 'acme'] as const, 'acme'),
+      caddyHttpPort: int(env, 'BERTH_CADDY_HTTP_PORT', 80, 1, 65535),
+      caddyHttpsPort: int(env, 'BERTH_CADDY_HTTPS_PORT', 443, 1, 65535),
+    },
   };
 }

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import type { ControlPlaneConfig } from '@berth/config';
+import { CONTROL_PLANE_CONFIG } from '../../config/config.module';
+import { DnsTxtResolver } from './dns-txt-resolver';
+import { DomainsController } from './domains.controller';
+import { DomainsService } from './domains.service';
+import { TXT_RESOLVER } from './domains.tokens';
+
+/** Custom domains: the API, the `domains` read model and DNS verification. */
+@Module({
+  controllers: [DomainsController],
+  providers: [
+    DomainsService,
+    { provide: TXT_RESOLVER, inject: [CONTROL_PLANE_CONFIG], useFactory: (config: ControlPlaneConfig) => new DnsTxtResolver(config.dnsServers) },
+  ],
+  exports: [DomainsService],
+})
+export class DomainsModule {}
