@@ -159,7 +159,7 @@ describe('Traefik endpoints without BERTH_TRAEFIK_TOKEN', () => {
       for (const path of ['/v1/traefik/config?worker_id=x', '/v1/traefik/proxy-config']) {
         const res = await fetch(cp.url + path, { headers: { authorization: 'Bearer anything' } });
         expect(res.status).toBe(401);
-        expect((await res.json()).message).toMatch(/set BERTH_TRAEFIK_TOKEN/);
+        expect(((await res.json()) as { message: string }).message).toMatch(/set BERTH_TRAEFIK_TOKEN/);
       }
     } finally {
       await cp.close();
