@@ -9,7 +9,13 @@ import type { WorkerCapacity } from './worker';
 export type AppEvent =
   | { type: 'AppCreated'; data: { appId: string; spec: AppSpec } }
   | { type: 'AppUpdated'; data: { appId: string; spec: AppSpec } }
-  | { type: 'AppDeleted'; data: { appId: string } };
+  | { type: 'AppDeleted'; data: { appId: string } }
+  /** The app's container stopped serving for a reason outside the app (its worker went offline). */
+  | { type: 'AppStopped'; data: { appId: string; workerId: string; deploymentId?: string; reason: AppStoppedReason } }
+  /** The stopped app's container serves again (its worker came back and the container was adopted). */
+  | { type: 'AppRestored'; data: { appId: string; workerId: string; deploymentId: string } };
+
+export type AppStoppedReason = 'worker_offline';
 
 /** Stream `appname-<name>`: makes app names unique without trusting a read model. */
 export type AppNameEvent =
@@ -39,7 +45,9 @@ export type DeploymentEvent =
   | { type: 'ContainerStarted'; data: { deploymentId: string; jobId: string; containerId: string; hostPort: number } }
   | { type: 'JobSucceeded'; data: { deploymentId: string; jobId: string; workerId: string; containerId: string; hostPort: number } }
   /** jobId and workerId are absent when the platform ended a deployment before it was placed (its app was deleted). */
-  | { type: 'JobFailed'; data: { deploymentId: string; jobId?: string; workerId?: string; reason: string; logTail: string[] } };
+  | { type: 'JobFailed'; data: { deploymentId: string; jobId?: string; workerId?: string; reason: string; logTail: string[] } }
+  /** A container of a succeeded deployment exited (reported by its agent with the exit code). */
+  | { type: 'ContainerExited'; data: { deploymentId: string; appId: string; containerId: string; exitCode: number; at: string } };
 
 export type WorkerEvent =
   | { type: 'WorkerRegistered'; data: { workerId: string; name: string; zone?: string; tokenHash: string } }

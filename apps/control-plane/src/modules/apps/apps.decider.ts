@@ -72,6 +72,10 @@ export const appDecider: Decider<AppState, AppCommand, AppEvent> = {
         return { status: 'active', appId: event.data.appId, spec: event.data.spec };
       case 'AppDeleted':
         return { ...state, status: 'deleted' };
+      case 'AppStopped':
+      case 'AppRestored':
+        // Where the app runs, not what it is: the read models track it; nothing here decides on it.
+        return state;
       default:
         return assertUnreachable(event);
     }

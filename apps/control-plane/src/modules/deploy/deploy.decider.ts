@@ -86,6 +86,9 @@ export const deployDecider: Decider<DeploymentState, DeployCommand, DeploymentEv
         return { ...state, status: 'succeeded', container: { containerId: event.data.containerId, hostPort: event.data.hostPort } };
       case 'JobFailed':
         return { ...state, status: 'failed', reason: event.data.reason, failure: { reason: event.data.reason, logTail: event.data.logTail } };
+      case 'ContainerExited':
+        // A fact about the running container after the deployment ended; its outcome stays as it was.
+        return state;
       default:
         return assertUnreachable(event);
     }

@@ -1,34 +1,35 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { ControlPlaneConfig } from '@berth/config';
-import { systemClock } from '@berth/core';
-import { structuredLogger } from '../../common/structured-logger';
+import { PeriodicJobs } from '../../common/periodic-jobs';
 import { CONTROL_PLANE_CONFIG } from '../../config/config.module';
-import { PgAdvisoryLock } from '../scheduler/leader-lock';
-import { DOMAIN_RECHECK_LOCK_KEY, DomainRecheckLoop } from './domain-recheck.loop';
 import { DomainsService } from './domains.service';
 
-/** Owns the periodic re-check of verified domains (one replica at a time). */
-@Injectable()
-export class DomainRecheckService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('domain-recheck');
-  private readonly loop: DomainRecheckLoop;
+/** The periodic job's name (and its leader lock's). */
+export const DOMAIN_RECHECK_JOB = 'domain-recheck';
 
-  constructor(domains: DomainsService, @Inject(CONTROL_PLANE_CONFIG) config: ControlPlaneConfig) {
-    const logger = structuredLogger(this.logger);
-    this.loop = new DomainRecheckLoop({
-      lock: new PgAdvisoryLock(config.databaseUrl, DOMAIN_RECHECK_LOCK_KEY, (err) => logger.warn({ err }, 'lost the domain re-check lock; another replica may take over')),
-      clock: systemClock,
-      intervalMs: config.domainRecheckIntervalMs,
-      recheck: () => domains.recheckVerified(),
-      logger,
-    });
-  }
+/**
+ * Re-checks verified domains every BERTH_DOMAIN_RECHECK_INTERVAL_MS on the one replica holding the
+ * job's lock; a domain whose TXT record no longer proves it is unrouted (DomainUnrouted says why).
+ */
+@Injectable()
+export class DomainRecheckService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('domain-recheck');
+
+  constructor(
+    private readonly domains: DomainsService,
+    private readonly jobs: PeriodicJobs,
+    @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
+  ) {}
 
   onApplicationBootstrap(): void {
-    this.loop.start();
-  }
-
-  onApplicationShutdown(): Promise<void> {
-    return this.loop.stop();
+    this.jobs.every(
+      DOMAIN_RECHECK_JOB,
+      this.config.domainRecheckIntervalMs,
+      async () => {
+        const { checked, unrouted } = await this.domains.recheckVerified();
+        if (unrouted > 0) this.logger.warn({ checked, unrouted, msg: 'unrouted domains whose TXT record no longer proves them' });
+      },
+      { leaderOnly: true },
+    );
   }
 }

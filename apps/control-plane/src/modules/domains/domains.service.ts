@@ -159,7 +159,7 @@ export class DomainsService implements OnModuleInit {
     let unrouted = 0;
     for (const row of rows) {
       const lookup = await this.dns.lookupTxt(challengeName(row.hostname));
-      if (lookup.kind === 'error') this.logger.warn({ hostname: row.hostname, detail: lookup.detail }, 'could not re-check a domain; it stays routed');
+      if (lookup.kind === 'error') this.logger.warn({ hostname: row.hostname, detail: lookup.detail, msg: 'could not re-check a domain; it stays routed' });
       const handled = await this.streams.handle(
         streamIds.domain(row.id),
         'domain',
@@ -170,7 +170,7 @@ export class DomainsService implements OnModuleInit {
       );
       if (handled.appended.length > 0) {
         unrouted++;
-        this.logger.warn({ hostname: row.hostname, reason: (handled.appended[0].data as { reason: string }).reason }, 'domain unrouted');
+        this.logger.warn({ hostname: row.hostname, reason: (handled.appended[0].data as { reason: string }).reason, msg: 'domain unrouted' });
       }
     }
     return { checked: rows.length, unrouted };

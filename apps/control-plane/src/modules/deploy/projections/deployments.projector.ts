@@ -58,6 +58,8 @@ export const deploymentsProjector: Projector = {
       case 'JobFailed':
         await update({ status: 'failed', reason: event.data.reason, log_tail: JSON.stringify(event.data.logTail), finished_at: at });
         return;
+      case 'ContainerExited':
+        return;
       default:
         return assertUnreachable(event);
     }
