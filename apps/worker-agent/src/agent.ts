@@ -11,6 +11,7 @@ import { AgentConnection } from './connection/agent-connection';
 import { WorkerIdentity } from './connection/worker-identity';
 import { Git } from './git/git';
 import { JobRunner } from './job-runner';
+import { createLocalProxy } from './proxy/local-proxy';
 import { DockerRuntime, dockerClient } from './runtimes/docker/docker-runtime';
 import type { Runtime, RuntimeContainer } from './runtimes/runtime';
 
@@ -54,6 +55,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
   let workerId = await identity.load();
   let runner: JobRunner | undefined;
   const capacity: WorkerCapacity = { memoryMb: config.capacityMemoryMb, cpus: config.capacityCpus };
+  const proxy = createLocalProxy(config.proxy, logger.child({ component: 'proxy' }));
 
   const connection = new AgentConnection({
     url: config.url,
@@ -90,6 +92,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
       const flushed = await connection.flush(SHUTDOWN_FLUSH_MS);
       if (!flushed) log.warn({ queued: connection.pendingMessages }, 'closing with unsent messages');
       connection.close();
+      await proxy?.stop();
       log.info('stopped; containers keep running');
     },
   };

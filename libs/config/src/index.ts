@@ -128,13 +128,20 @@ export interface AgentProxyConfig {
   caddyAdminUrl: string;
   /** Caddy's TLS: `internal` (its own CA: tests, private networks) or `acme` (public certificates). */
   caddyTls: 'internal' | 'acme';
-  /** Port Caddy serves plain HTTP on. */
-  caddyHttpPort: number;
-  /** Port Caddy serves HTTPS on. */
-  caddyHttpsPort: number;
+  /** Where Caddy serves plain HTTP ([host]:port). */
+  caddyHttpListen: string;
+  /** Where Caddy serves HTTPS ([host]:port). */
+  caddyHttpsListen: string;
 }
 
 const PROXIES = ['traefik', 'caddy', 'none'] as const;
+
+function listenAddress(env: Env, name: string, fallback: string): string {
+  const v = str(env, name) ?? fallback;
+  const m = /^(.*):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new ConfigError(`${name} must be [host]:port, e.g. ":443" or "127.0.0.1:8443", got "${v}"`);
+  return v;
+}
 
 function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
   const v = (str(env, name) ?? fallback) as T;
@@ -160,8 +167,8 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
       kind: oneOf(env, 'BERTH_PROXY', PROXIES, 'traefik'),
       caddyAdminUrl: url(env, 'BERTH_CADDY_ADMIN_URL', 'http://127.0.0.1:2019')!,
       caddyTls: oneOf(env, 'BERTH_CADDY_TLS', ['internal', 'acme'] as const, 'acme'),
-      caddyHttpPort: int(env, 'BERTH_CADDY_HTTP_PORT', 80, 1, 65535),
-      caddyHttpsPort: int(env, 'BERTH_CADDY_HTTPS_PORT', 443, 1, 65535),
+      caddyHttpListen: listenAddress(env, 'BERTH_CADDY_HTTP_LISTEN', ':80'),
+      caddyHttpsListen: listenAddress(env, 'BERTH_CADDY_HTTPS_LISTEN', ':443'),
     },
   };
 }
