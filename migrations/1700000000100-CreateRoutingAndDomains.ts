@@ -18,6 +18,12 @@ export class CreateRoutingAndDomains1700000000100 implements MigrationInterface 
       )`);
     await q.query(`CREATE INDEX routing_apps_worker ON routing_apps (worker_id)`);
     await q.query(`
+      CREATE TABLE routing_deployments (
+        deployment_id uuid PRIMARY KEY,
+        app_id        uuid NOT NULL
+      )`);
+    await q.query(`CREATE INDEX routing_deployments_app ON routing_deployments (app_id)`);
+    await q.query(`
       CREATE TABLE routing_workers (
         worker_id    uuid PRIMARY KEY,
         advertise_ip text
@@ -50,6 +56,7 @@ export class CreateRoutingAndDomains1700000000100 implements MigrationInterface 
     await q.query(`DROP TABLE domains`);
     await q.query(`DROP TABLE routing_domains`);
     await q.query(`DROP TABLE routing_workers`);
+    await q.query(`DROP TABLE routing_deployments`);
     await q.query(`DROP TABLE routing_apps`);
   }
 }

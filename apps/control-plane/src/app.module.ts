@@ -8,9 +8,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { AppsModule } from './modules/apps/apps.module';
 import { AuthModule } from './modules/auth/auth.module';
-import { DeployReactionsModule } from './modules/deploy/deploy-reactions.module';
 import { DeployModule } from './modules/deploy/deploy.module';
-import { DomainRecheckModule } from './modules/domains/domain-recheck.module';
 import { DomainsModule } from './modules/domains/domains.module';
 import { EventsModule } from './modules/events/events.module';
 import { HealthModule } from './modules/health/health.module';
@@ -40,7 +38,7 @@ export class AppModule {
           },
         }),
         DatabaseModule,
-        BackgroundModule,
+        BackgroundModule.forRoot({ runBackgroundWork: mode === 'serve' }),
         AuthModule,
         HealthModule,
         EventsModule,
@@ -49,7 +47,7 @@ export class AppModule {
         WorkersModule,
         RoutingModule,
         DomainsModule,
-        ...(mode === 'serve' ? [SchedulerModule, DeployReactionsModule, DomainRecheckModule] : []),
+        ...(mode === 'serve' ? [SchedulerModule] : []),
       ],
     };
   }

@@ -3,16 +3,15 @@ import { streamIds } from '@berth/contracts';
 import { isUuid } from '@berth/core';
 import type { EventMetadata, ExpectedVersion } from '@berth/event-store';
 import { randomBytes } from 'node:crypto';
-import type { Pool } from 'pg';
 import { CLOCK, Clock, ID_GENERATOR, IdGenerator } from '../../common/clock';
 import { DomainError, ErrorCode, notFound } from '../../common/errors';
 import type { RequestMeta } from '../../common/request-meta';
-import { PG_POOL } from '../../database/pg-pool';
 import { Projections } from '../../database/projections.service';
 import { StreamHandler } from '../../database/stream-handler';
 import { appDecider } from '../apps/apps.decider';
 import { validateHostname } from '../routing/hostname';
 import { challengeName, domainDecider, domainNameDecider, type DomainStatus } from './domains.decider';
+import { DomainsRepository, type DomainRow } from './domains.repository';
 import { TXT_RESOLVER } from './domains.tokens';
 import type { TxtResolver } from './dns-txt-resolver';
 import { domainsProjector } from './projections/domains.projector';
@@ -27,16 +26,6 @@ export interface DomainView {
   reason?: string;
   verification: { type: 'TXT'; name: string; value: string };
   createdAt: string;
-}
-
-interface DomainRow {
-  id: string;
-  app_id: string;
-  hostname: string;
-  token: string;
-  status: DomainView['status'];
-  reason: string | null;
-  created_at: Date;
 }
 
 const expected = (version: number): ExpectedVersion => (version === 0 ? 'no_stream' : version);
@@ -61,7 +50,7 @@ export class DomainsService implements OnModuleInit {
   private readonly logger = new Logger('domains');
 
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly repository: DomainsRepository,
     private readonly streams: StreamHandler,
     private readonly projections: Projections,
     @Inject(TXT_RESOLVER) private readonly dns: TxtResolver,
@@ -111,15 +100,14 @@ export class DomainsService implements OnModuleInit {
 
   async listForApp(appId: string): Promise<DomainView[]> {
     if (!isUuid(appId) || (await this.appIsGone(appId))) throw notFound('app', appId);
-    const { rows } = await this.pool.query<DomainRow>(`SELECT * FROM domains WHERE app_id = $1 ORDER BY created_at, hostname`, [appId]);
-    return rows.map(toView);
+    return (await this.repository.listForApp(appId)).map(toView);
   }
 
   async get(domainId: string): Promise<DomainView> {
     if (!isUuid(domainId)) throw notFound('domain', domainId);
-    const { rows } = await this.pool.query<DomainRow>(`SELECT * FROM domains WHERE id = $1`, [domainId]);
-    if (!rows[0]) throw notFound('domain', domainId);
-    return toView(rows[0]);
+    const row = await this.repository.get(domainId);
+    if (!row) throw notFound('domain', domainId);
+    return toView(row);
   }
 
   /** Looks the TXT record up and appends DomainVerified, or answers what it found instead. */
@@ -155,7 +143,7 @@ export class DomainsService implements OnModuleInit {
    * unrouted (DomainUnrouted says why). A DNS failure unroutes nothing. Returns how many were unrouted.
    */
   async recheckVerified(): Promise<{ checked: number; unrouted: number }> {
-    const { rows } = await this.pool.query<{ id: string; hostname: string }>(`SELECT id, hostname FROM domains WHERE status = 'verified' ORDER BY id`);
+    const rows = await this.repository.listVerified();
     let unrouted = 0;
     for (const row of rows) {
       const lookup = await this.dns.lookupTxt(challengeName(row.hostname));

@@ -1,15 +1,15 @@
-import { streamIds, type AppEvent, type DeploymentEvent, type DomainEvent, type WorkerEvent } from '@berth/contracts';
+import { type AppEvent, type DeploymentEvent, type DomainEvent, type WorkerEvent } from '@berth/contracts';
 import type { Projector, StoredEvent } from '@berth/event-store';
 import type { PoolClient } from 'pg';
 
 type Handled =
   | AppEvent
-  | Extract<DeploymentEvent, { type: 'JobSucceeded' }>
+  | Extract<DeploymentEvent, { type: 'DeploymentRequested' | 'JobSucceeded' }>
   | Extract<WorkerEvent, { type: 'WorkerRegistered' | 'WorkerCameOnline' }>
   | DomainEvent;
 
 /** Every event type that can change a route: the Traefik bodies and agents' routes follow these. */
-export const ROUTE_EVENT_TYPES: readonly Handled['type'][] = [
+export const ROUTE_EVENT_TYPES: readonly Exclude<Handled['type'], 'DeploymentRequested'>[] = [
   'AppCreated',
   'AppUpdated',
   'AppDeleted',
@@ -22,8 +22,8 @@ export const ROUTE_EVENT_TYPES: readonly Handled['type'][] = [
   'DomainRemoved',
 ];
 
-/** The app a deployment belongs to, from the deployment's first event (independent of other projectors). */
-const APP_OF_DEPLOYMENT = `(SELECT (data->>'appId')::uuid FROM events WHERE stream_id = $1 AND version = 1)`;
+/** The app a deployment belongs to, from this projector's own `routing_deployments` (filled at DeploymentRequested). */
+const APP_OF_DEPLOYMENT = `(SELECT app_id FROM routing_deployments WHERE deployment_id = $1)`;
 
 /**
  * Read model of routing: each app's name and zone and the worker and host port of its current
@@ -32,8 +32,8 @@ const APP_OF_DEPLOYMENT = `(SELECT (data->>'appId')::uuid FROM events WHERE stre
  */
 export const routesProjector: Projector = {
   name: 'routes',
-  tables: ['routing_apps', 'routing_workers', 'routing_domains'],
-  handles: ROUTE_EVENT_TYPES,
+  tables: ['routing_apps', 'routing_deployments', 'routing_workers', 'routing_domains'],
+  handles: ['DeploymentRequested', ...ROUTE_EVENT_TYPES],
 
   async apply(stored: StoredEvent, client: PoolClient) {
     const event = stored as unknown as Handled & StoredEvent;
@@ -49,10 +49,17 @@ export const routesProjector: Projector = {
       case 'AppDeleted':
         await client.query(`DELETE FROM routing_apps WHERE app_id = $1`, [event.data.appId]);
         await client.query(`DELETE FROM routing_domains WHERE app_id = $1`, [event.data.appId]);
+        await client.query(`DELETE FROM routing_deployments WHERE app_id = $1`, [event.data.appId]);
+        return;
+      case 'DeploymentRequested':
+        await client.query(`INSERT INTO routing_deployments (deployment_id, app_id) VALUES ($1, $2) ON CONFLICT (deployment_id) DO NOTHING`, [
+          event.data.deploymentId,
+          event.data.appId,
+        ]);
         return;
       case 'JobSucceeded':
         await client.query(`UPDATE routing_apps SET worker_id = $2, host_port = $3 WHERE app_id = ${APP_OF_DEPLOYMENT}`, [
-          streamIds.deployment(event.data.deploymentId),
+          event.data.deploymentId,
           event.data.workerId,
           event.data.hostPort,
         ]);
