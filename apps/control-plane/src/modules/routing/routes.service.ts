@@ -3,6 +3,7 @@ import type { ControlPlaneConfig } from '@berth/config';
 import type { WorkerRoute } from '@berth/contracts';
 import { isUuid } from '@berth/core';
 import { EventStore, type Subscription } from '@berth/event-store';
+import { BACKGROUND_OPTIONS, type BackgroundOptions } from '../../common/background.options';
 import { CONTROL_PLANE_CONFIG } from '../../config/config.module';
 import { Projections } from '../../database/projections.service';
 import { structuredLogger } from '../../common/structured-logger';
@@ -22,6 +23,8 @@ const EMPTY_WORKER_CONFIG = renderWorkerConfig([], '', DEFAULT_BASE_DOMAIN);
  * The routes, as the proxies want them. Bodies are rendered from the routing read model and cached
  * until a route-affecting event has been projected: every replica follows the event log, so a change
  * written through any replica invalidates every replica's cache, and a poll in between costs no query.
+ * (Its own subscription rather than an everyReplica reaction: a failed wait is retried on the same
+ * events, never skipped, since a skipped invalidation would serve an old body until the next change.)
  */
 @Injectable()
 export class RoutesService implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
@@ -36,6 +39,7 @@ export class RoutesService implements OnModuleInit, OnApplicationBootstrap, OnAp
     private readonly store: EventStore,
     private readonly projections: Projections,
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
+    @Inject(BACKGROUND_OPTIONS) private readonly background: BackgroundOptions,
   ) {
     this.baseDomain = config.baseDomain ?? DEFAULT_BASE_DOMAIN;
   }
@@ -45,6 +49,7 @@ export class RoutesService implements OnModuleInit, OnApplicationBootstrap, OnAp
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    if (!this.background.runBackgroundWork) return;
     const from = await this.store.headCursor();
     this.subscription = this.store.subscribe(
       from,
@@ -56,8 +61,9 @@ export class RoutesService implements OnModuleInit, OnApplicationBootstrap, OnAp
       },
       { filter: (type) => ROUTE_EVENTS.has(type), logger: structuredLogger(this.logger) },
     );
-    // Anything projected before the subscription's starting point is already in the tables; drop
-    // what may have been rendered while bootstrapping.
+    // Events up to the starting point are not the subscription's: they must be in the tables before
+    // the first body is rendered (the HTTP server listens only after bootstrap).
+    await this.projections.waitFor(from, 30_000);
     this.cache.invalidate();
   }
 
