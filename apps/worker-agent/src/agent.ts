@@ -5,7 +5,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig } from '@berth/config';
-import type { AdoptedContainer, WorkerCapacity } from '@berth/contracts';
+import type { AdoptedContainer, RoutesMessage, WorkerCapacity } from '@berth/contracts';
 import type { Logger } from 'pino';
 import { AgentConnection } from './connection/agent-connection';
 import { WorkerIdentity } from './connection/worker-identity';
@@ -62,7 +62,13 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
     token: config.workerToken,
     logger,
     // Before the first reply names this worker, every Berth container on the host is listed.
-    hello: async () => ({ capacity, advertiseIp: config.advertiseIp, agentVersion: AGENT_VERSION, containers: toAdopted(await rt.list(workerId)) }),
+    hello: async () => ({
+      capacity,
+      advertiseIp: config.advertiseIp,
+      agentVersion: AGENT_VERSION,
+      proxy: config.proxy?.kind ?? 'traefik',
+      containers: toAdopted(await rt.list(workerId)),
+    }),
     onHello: (reply) => {
       if (workerId !== reply.workerId) {
         workerId = reply.workerId;
@@ -73,6 +79,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
     onJob: (job) => (runner ? runner.submit(job) : { accepted: false }),
     // Messages are taken only after the hello reply created the runner.
     onAppRemove: async ({ appId }) => (runner ? runner.removeApp(appId) : { removed: 0, error: 'the agent has not said hello yet' }),
+    ...(proxy ? { onRoutes: ({ routes }: RoutesMessage) => proxy.setRoutes(routes) } : {}),
     heartbeat: async () => ({
       at: new Date().toISOString(),
       capacity,

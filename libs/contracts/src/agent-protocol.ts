@@ -4,6 +4,7 @@
  * AgentAck; the agent resends until it gets one (results are idempotent on the server).
  */
 import type { JobSpec } from './events';
+import type { RoutesMessage } from './routes';
 import type { WorkerCapacity } from './worker';
 
 export const AGENT_NAMESPACE = '/agent';
@@ -21,6 +22,8 @@ export interface AgentHello {
   capacity: WorkerCapacity;
   advertiseIp?: string;
   agentVersion: string;
+  /** The proxy in front of the worker's apps; `caddy` asks the control plane for `routes` messages. */
+  proxy?: 'traefik' | 'caddy' | 'none';
   /** Containers found by label at start-up: adopted, not started again. */
   containers: AdoptedContainer[];
 }
@@ -66,7 +69,12 @@ export interface AppRemoveReply { removed: number; error?: string }
 export interface ServerToAgent {
   job: (job: JobSpec, ack: (reply: { accepted: boolean }) => void) => void;
   'app:remove': (msg: AppRemoveMsg, ack: (reply: AppRemoveReply) => void) => void;
+  /** The worker's complete routes for its local proxy, after each hello and each change; acked once applied. */
+  routes: (msg: RoutesMessage, ack: (reply: RoutesReply) => void) => void;
 }
+
+/** `applied: false` with the reason when the agent's proxy could not take the routes (it retries on its own). */
+export interface RoutesReply { applied: boolean; error?: string }
 
 /** Container labels every Berth container carries. */
 export const LABELS = {

@@ -5,7 +5,7 @@
  * restart loses no result. Heartbeats every HEARTBEAT_INTERVAL_MS while connected.
  */
 import { AGENT_NAMESPACE, HEARTBEAT_INTERVAL_MS } from '@berth/contracts';
-import type { AgentAck, AgentHello, AgentHelloReply, AppRemoveMsg, AppRemoveReply, HeartbeatMsg, JobSpec } from '@berth/contracts';
+import type { AgentAck, AgentHello, AgentHelloReply, AppRemoveMsg, AppRemoveReply, HeartbeatMsg, JobSpec, RoutesMessage, RoutesReply } from '@berth/contracts';
 import type { Logger } from 'pino';
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
@@ -24,6 +24,8 @@ export interface AgentConnectionOptions {
   onJob(job: JobSpec): { accepted: boolean };
   /** The answer to an `app:remove` message, once the app's containers are gone. */
   onAppRemove(msg: AppRemoveMsg): Promise<AppRemoveReply>;
+  /** The worker's routes for its local proxy (absent: the agent drives no proxy and ignores them). */
+  onRoutes?(msg: RoutesMessage): Promise<void>;
   heartbeat(): Promise<HeartbeatMsg>;
   /** Called when the server refuses the handshake (a wrong or revoked worker token). */
   onAuthRejected?(message: string): void;
@@ -85,6 +87,15 @@ export class AgentConnection implements JobReporter {
     socket.on('app:remove', (msg: AppRemoveMsg, ack?: (reply: AppRemoveReply) => void) => {
       const answer = typeof ack === 'function' ? ack : () => undefined;
       this.whenReady(() => this.removeApp(msg, answer));
+    });
+    socket.on('routes', (msg: RoutesMessage, ack?: (reply: RoutesReply) => void) => {
+      const answer = typeof ack === 'function' ? ack : () => undefined;
+      if (!this.options.onRoutes) return answer({ applied: false, error: 'this agent drives no proxy (BERTH_PROXY is not caddy)' });
+      if (!Array.isArray(msg?.routes)) return answer({ applied: false, error: 'routes needs a routes array' });
+      this.options.onRoutes(msg).then(
+        () => answer({ applied: true }),
+        (err: unknown) => answer({ applied: false, error: err instanceof Error ? err.message : String(err) }),
+      );
     });
     this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), this.options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
     this.heartbeatTimer.unref();

@@ -25,5 +25,11 @@ export function createLocalProxy(config: AgentProxyConfig | undefined, logger: L
     logger,
   });
   sync.start();
-  return { setRoutes: (routes) => sync.set(routes), stop: () => sync.stop() };
+  return {
+    async setRoutes(routes) {
+      await sync.set(routes);
+      if (!sync.upToDate) throw new Error(`Caddy at ${config.caddyAdminUrl} did not take the routes yet; the agent keeps trying`);
+    },
+    stop: () => sync.stop(),
+  };
 }

@@ -53,6 +53,11 @@ export class RoutesSync {
     return this.sync(false);
   }
 
+  /** Whether Caddy was last seen running the newest routes. */
+  get upToDate(): boolean {
+    return this.desired !== undefined && this.loaded === configId(this.desired, this.opts.caddy);
+  }
+
   /** Resolves when no load is running or queued (for tests). */
   async idle(): Promise<void> {
     while (this.running) await this.running;

@@ -32,11 +32,6 @@ export class WorkerRoutesFeed {
     await Promise.all(targets.map((t) => this.push(t)));
   }
 
-  /** The worker's connection is gone here: send in full when it comes back. */
-  forget(workerId: string): void {
-    this.sent.delete(workerId);
-  }
-
   private async push(target: RoutesTarget): Promise<void> {
     try {
       const routes = await this.routesOf(target.workerId);
