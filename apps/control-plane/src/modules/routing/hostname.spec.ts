@@ -15,6 +15,8 @@ describe('validateHostname', () => {
     expect(validateHostname('пример.рф')).toEqual({ ok: true, hostname: 'xn--e1afmkfd.xn--p1ai' });
     expect(validateHostname('bücher.example')).toEqual({ ok: true, hostname: 'xn--bcher-kva.example' });
     expect(validateHostname('a-b.c1.io')).toEqual({ ok: true, hostname: 'a-b.c1.io' });
+    expect(validateHostname('a.xn--4ca')).toEqual({ ok: true, hostname: 'a.xn--4ca' });
+    expect(validateHostname('a.Ä')).toEqual({ ok: true, hostname: 'a.xn--4ca' });
   });
 
   it.each([
@@ -43,6 +45,7 @@ describe('validateHostname', () => {
     // a full-width dot, a soft hyphen and a zero-width space that IDNA silently drops.
     ['\u0430pple.com', /mixes Latin and Cyrillic/],
     ['\u0440\u0430\u0443\u0440\u0430\u04cf.com', /look like Latin ones/],
+    ['xn--pple-43d.com', /mixes Latin and Cyrillic/],
     ['ｅｘａｍｐｌｅ.com', /U\+FF45.*IDNA turns into something else/],
     ['a．com', /U\+FF0E/],
     ['exa\u00admple.com', /U\+00AD/],

@@ -67,13 +67,13 @@ export function validateHostname(input: unknown): HostnameCheck {
   if (input.endsWith('.')) return refuse(input, 'ends with a dot; write it without the trailing dot');
   if (input.split('.').some((label) => label === '')) return refuse(input, 'has an empty label (two dots in a row, or a leading dot)');
 
-  const lookalike = lookalikeProblem(input);
-  if (lookalike) return refuse(input, lookalike);
-
   const ascii = domainToASCII(input);
   if (ascii === '') return refuse(input, 'is not a valid internationalised domain name (IDNA could not convert it)');
   const mapped = mappingProblem(input, ascii);
   if (mapped) return refuse(input, mapped);
+  // On the Unicode form, so a look-alike written in punycode (xn--pple-43d.com) is caught too.
+  const lookalike = lookalikeProblem(domainToUnicode(ascii));
+  if (lookalike) return refuse(input, lookalike);
 
   if (ascii.length > HOSTNAME_MAX_LENGTH) return refuse(input, `is ${ascii.length} characters long; a hostname is at most ${HOSTNAME_MAX_LENGTH}`);
   const labels = ascii.split('.');
@@ -90,14 +90,22 @@ export function validateHostname(input: unknown): HostnameCheck {
 
 /** Characters IDNA would fold into others or drop (full-width letters and dots, soft hyphens, zero-width characters). */
 function mappingProblem(input: string, ascii: string): string | undefined {
-  const back = domainToUnicode(ascii);
-  const given = input.toLowerCase().normalize('NFC');
-  if (back === given) return undefined;
-  const chars = [...given];
-  const backChars = [...back];
-  const at = chars.findIndex((ch, i) => backChars[i] !== ch);
-  const ch = chars[at === -1 ? chars.length - 1 : at];
-  return `contains ${codePoint(ch)}, which IDNA turns into something else (a full-width, invisible or compatibility character); type the name in plain characters`;
+  const given = input.toLowerCase().normalize('NFC').split('.');
+  const converted = ascii.split('.');
+  const problem = (label: string, back: string) => {
+    const chars = [...label];
+    const backChars = [...back];
+    const at = chars.findIndex((ch, i) => backChars[i] !== ch);
+    const ch = chars[at === -1 ? chars.length - 1 : at];
+    return `contains ${codePoint(ch)}, which IDNA turns into something else (a full-width, invisible or compatibility character); type the name in plain characters`;
+  };
+  if (given.length !== converted.length) return problem(given.join('.'), domainToUnicode(ascii));
+  for (let i = 0; i < given.length; i++) {
+    // An ASCII label (punycode included) must come through as it is; a Unicode one must round-trip.
+    const back = /^[\x00-\x7f]*$/.test(given[i]) ? converted[i] : domainToUnicode(converted[i]);
+    if (back !== given[i]) return problem(given[i], back);
+  }
+  return undefined;
 }
 
 function lookalikeProblem(input: string): string | undefined {

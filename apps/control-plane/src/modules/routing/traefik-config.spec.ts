@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AppRoute } from './routes';
-import { buildHostRule, etagOf, renderProxyConfig, renderWorkerConfig, safeRouterName } from './traefik-config';
+import { buildHostRule, etagOf, isSafeRuleHost, renderProxyConfig, renderWorkerConfig, safeRouterName } from './traefik-config';
 import { traefikSchemaErrors } from './traefik-schema.testing';
 
 const W_DE1 = '11111111-0000-4000-8000-000000000001';
@@ -123,5 +123,22 @@ describe('safeRouterName', () => {
         expect(safeRouterName(s)).toMatch(/^[a-z0-9_-]+$/);
       }),
     );
+  });
+});
+
+describe('isSafeRuleHost', () => {
+  const REFERENCE = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
+  it('agrees with the RFC 1123 expression on any string (property)', () => {
+    const alphabet = fc.constantFrom(...'ab9-.`A_ '.split(''));
+    fc.assert(
+      fc.property(fc.oneof(fc.stringOf(alphabet, { maxLength: 80 }), fc.domain(), fc.string()), (s) => {
+        expect(isSafeRuleHost(s)).toBe(REFERENCE.test(s));
+      }),
+      { numRuns: 5000 },
+    );
+    const label = 'a'.repeat(63);
+    for (const s of [`${label}.com`, `${label}a.com`, `${label}.${label}.${label}.${'b'.repeat(61)}`, `${label}.${label}.${label}.${'b'.repeat(62)}`]) {
+      expect(isSafeRuleHost(s)).toBe(REFERENCE.test(s));
+    }
   });
 });

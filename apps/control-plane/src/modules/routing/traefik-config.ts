@@ -12,21 +12,39 @@ export interface RenderedConfig {
   etag: string;
 }
 
-interface TraefikRouter {
+/** One router and its service of the same name, as they appear in the body. */
+interface Entry {
+  name: string;
   rule: string;
-  service: string;
-  tls?: { certResolver: string };
+  url: string;
+  certResolver?: string;
 }
 
-interface TraefikService {
-  loadBalancer: { servers: { url: string }[] };
-}
-
-/** An ASCII hostname that is safe inside Host(`…`): RFC 1123 labels, lowercase, at most 253 characters. */
-const SAFE_RULE_HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
-
+/**
+ * Whether a hostname is safe inside Host(`…`): two or more RFC 1123 labels (lowercase letters, digits,
+ * inner hyphens, 1 to 63 characters), at most 253 characters in all. A loop over char codes: it runs
+ * for every host of every render, where a regular expression with this shape backtracks.
+ */
 export function isSafeRuleHost(host: string): boolean {
-  return SAFE_RULE_HOST.test(host);
+  const n = host.length;
+  if (n === 0 || n > 253) return false;
+  let labels = 1;
+  let labelLength = 0;
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    const c = host.charCodeAt(i);
+    if (c === 0x2e) {
+      if (labelLength === 0 || prev === 0x2d) return false;
+      labels++;
+      labelLength = 0;
+    } else if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || (c === 0x2d && labelLength > 0)) {
+      if (++labelLength > 63) return false;
+    } else {
+      return false;
+    }
+    prev = c;
+  }
+  return labelLength > 0 && prev !== 0x2d && labels >= 2;
 }
 
 /**
@@ -38,10 +56,8 @@ export function buildHostRule(hosts: readonly string[]): string {
   for (const h of hosts) {
     if (!isSafeRuleHost(h)) throw new RangeError(`refusing to put ${JSON.stringify(h)} in a Host() rule: not a lowercase ASCII DNS name`);
   }
-  return [...new Set(hosts)]
-    .sort()
-    .map((h) => `Host(\`${h}\`)`)
-    .join(' || ');
+  const sorted = hosts.length === 1 ? hosts : [...new Set(hosts)].sort();
+  return sorted.map((h) => `Host(\`${h}\`)`).join(' || ');
 }
 
 /**
@@ -50,18 +66,43 @@ export function buildHostRule(hosts: readonly string[]): string {
  * never give the same result (an app called "a.b" and one called "a_2e_b" stay apart).
  */
 export function safeRouterName(name: string): string {
+  if (PLAIN_NAME.test(name)) return name;
   let out = '';
   for (const ch of name) out += /[a-z0-9-]/.test(ch) ? ch : `_${ch.codePointAt(0)!.toString(16)}_`;
   return out === '' ? '_' : out;
 }
 
+const PLAIN_NAME = /^[a-z0-9-]+$/;
+
 export function etagOf(body: string): string {
   return `"${createHash('sha256').update(body).digest('hex')}"`;
 }
 
-function render(routers: [string, TraefikRouter][], services: [string, TraefikService][]): RenderedConfig {
-  const byName = <T>(entries: [string, T][]) => Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const body = JSON.stringify({ http: { routers: byName(routers), services: byName(services) } });
+/** A JSON string literal; printable ASCII without quote or backslash needs no escaping. */
+const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const str = (v: string) => (PLAIN_JSON.test(v) ? `"${v}"` : JSON.stringify(v));
+
+/**
+ * `{"http":{"routers":{…},"services":{…}}}` with entries sorted by name. Written as a string: for
+ * 10,000 apps this is several times faster than building the object tree and JSON.stringify-ing it.
+ */
+function render(entries: Entry[]): RenderedConfig {
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const routers: string[] = [];
+  const services: string[] = [];
+  const tls = new Map<string, string>();
+  for (const e of entries) {
+    // Names (safeRouterName) and rules (buildHostRule) are plain ASCII by construction.
+    const name = `"${e.name}"`;
+    let tlsPart = '';
+    if (e.certResolver !== undefined) {
+      tlsPart = tls.get(e.certResolver) ?? `,"tls":{"certResolver":${str(e.certResolver)}}`;
+      tls.set(e.certResolver, tlsPart);
+    }
+    routers.push(`${name}:{"rule":"${e.rule}","service":${name}${tlsPart}}`);
+    services.push(`${name}:{"loadBalancer":{"servers":[{"url":${str(e.url)}}]}}`);
+  }
+  const body = `{"http":{"routers":{${routers.join(',')}},"services":{${services.join(',')}}}}`;
   return { body, etag: etagOf(body) };
 }
 
@@ -70,17 +111,14 @@ function render(routers: [string, TraefikRouter][], services: [string, TraefikSe
  * subdomain, to `http://127.0.0.1:<port>`. Routes on other workers are ignored.
  */
 export function renderWorkerConfig(routes: readonly AppRoute[], workerId: string, baseDomain: string): RenderedConfig {
-  const routers: [string, TraefikRouter][] = [];
-  const services: [string, TraefikService][] = [];
+  const entries: Entry[] = [];
   for (const r of routes) {
     if (r.workerId !== workerId) continue;
     const host = zoneHostname(r.appName, r.zone, baseDomain);
     if (!isSafeRuleHost(host)) continue;
-    const name = safeRouterName(r.appName);
-    routers.push([name, { rule: buildHostRule([host]), service: name }]);
-    services.push([name, { loadBalancer: { servers: [{ url: `http://127.0.0.1:${r.hostPort}` }] } }]);
+    entries.push({ name: safeRouterName(r.appName), rule: buildHostRule([host]), url: `http://127.0.0.1:${r.hostPort}` });
   }
-  return render(routers, services);
+  return render(entries);
 }
 
 /**
@@ -89,16 +127,14 @@ export function renderWorkerConfig(routes: readonly AppRoute[], workerId: string
  * verified domain, or whose worker has not told its address, are left out.
  */
 export function renderProxyConfig(routes: readonly AppRoute[], certResolver: string): RenderedConfig {
-  const routers: [string, TraefikRouter][] = [];
-  const services: [string, TraefikService][] = [];
+  const entries: Entry[] = [];
   for (const r of routes) {
-    const hosts = r.domains.filter(isSafeRuleHost);
-    if (hosts.length === 0 || !r.advertiseIp) continue;
-    const name = safeRouterName(r.appName);
-    routers.push([name, { rule: buildHostRule(hosts), service: name, tls: { certResolver } }]);
-    services.push([name, { loadBalancer: { servers: [{ url: `http://${hostForUrl(r.advertiseIp)}:${r.hostPort}` }] } }]);
+    if (!r.advertiseIp) continue;
+    const hosts = r.domains.length === 1 ? (isSafeRuleHost(r.domains[0]) ? r.domains : []) : r.domains.filter(isSafeRuleHost);
+    if (hosts.length === 0) continue;
+    entries.push({ name: safeRouterName(r.appName), rule: buildHostRule(hosts), url: `http://${hostForUrl(r.advertiseIp)}:${r.hostPort}`, certResolver });
   }
-  return render(routers, services);
+  return render(entries);
 }
 
 /** An IPv6 address goes in brackets inside a URL. */
