@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { WorkerRoute } from '@berth/contracts';
+import { isRoutableHostname } from '@berth/core';
 
 export interface CaddyOptions {
   /** host:port of Caddy's admin API. Every load names it, or Caddy would move its admin listener. */
@@ -19,15 +20,12 @@ export interface CaddyOptions {
   storageDir?: string;
 }
 
-/** A lowercase ASCII DNS name: only these reach Caddy's host matchers. */
-const SAFE_HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
-
 const portOf = (listen: string): number => Number(listen.slice(listen.lastIndexOf(':') + 1));
 
 /** The routes kept: hosts filtered to safe names, ports in range, sorted by id; routes left without a host dropped. */
 export function sanitiseRoutes(routes: readonly WorkerRoute[]): WorkerRoute[] {
   return routes
-    .map((r) => ({ id: r.id, hosts: [...new Set(r.hosts.filter((h) => SAFE_HOST.test(h)))].sort(), upstreamPort: r.upstreamPort }))
+    .map((r) => ({ id: r.id, hosts: [...new Set(r.hosts.filter(isRoutableHostname))].sort(), upstreamPort: r.upstreamPort }))
     .filter((r) => r.hosts.length > 0 && Number.isInteger(r.upstreamPort) && r.upstreamPort > 0 && r.upstreamPort < 65536)
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

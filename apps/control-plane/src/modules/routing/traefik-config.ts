@@ -4,6 +4,7 @@
  * give the same bytes and the same ETag. Pure: no framework, no I/O.
  */
 import { createHash } from 'node:crypto';
+import { isRoutableHostname } from '@berth/core';
 import { zoneHostname, type AppRoute } from './routes';
 
 export interface RenderedConfig {
@@ -20,32 +21,8 @@ interface Entry {
   certResolver?: string;
 }
 
-/**
- * Whether a hostname is safe inside Host(`…`): two or more RFC 1123 labels (lowercase letters, digits,
- * inner hyphens, 1 to 63 characters), at most 253 characters in all. A loop over char codes: it runs
- * for every host of every render, where a regular expression with this shape backtracks.
- */
-export function isSafeRuleHost(host: string): boolean {
-  const n = host.length;
-  if (n === 0 || n > 253) return false;
-  let labels = 1;
-  let labelLength = 0;
-  let prev = 0;
-  for (let i = 0; i < n; i++) {
-    const c = host.charCodeAt(i);
-    if (c === 0x2e) {
-      if (labelLength === 0 || prev === 0x2d) return false;
-      labels++;
-      labelLength = 0;
-    } else if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || (c === 0x2d && labelLength > 0)) {
-      if (++labelLength > 63) return false;
-    } else {
-      return false;
-    }
-    prev = c;
-  }
-  return labelLength > 0 && prev !== 0x2d && labels >= 2;
-}
+/** Whether a hostname is safe inside Host(`…`): the one rule of @berth/core, shared with the agent's Caddy. */
+export const isSafeRuleHost = isRoutableHostname;
 
 /**
  * `Host(\`a\`) || Host(\`b\`)` for the hosts, deduplicated and sorted. Throws on a host that is not a
