@@ -30,7 +30,7 @@ const EMPTY_WORKER_CONFIG = renderWorkerConfig([], '', DEFAULT_BASE_DOMAIN);
 export class RoutesService implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('routing');
   private readonly cache = new RenderCache<RenderedConfig>();
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners: (() => void)[] = [];
   private subscription?: Subscription;
   readonly baseDomain: string;
 
@@ -72,9 +72,8 @@ export class RoutesService implements OnModuleInit, OnApplicationBootstrap, OnAp
   }
 
   /** Calls `listener` after each projected route change (on this replica's view of the log). */
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
   }
 
   /** Worker Traefik's body. A malformed or unknown worker id gets an empty, valid configuration. */
