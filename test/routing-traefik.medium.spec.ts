@@ -141,6 +141,13 @@ describe('Traefik HTTP-provider endpoints', () => {
     expect(await (await get(replica, '/v1/traefik/proxy-config')).text()).toContain('Host(`docs.example.org`)');
   });
 
+  it('removing a worker unroutes the apps it ran', async () => {
+    const path = `/v1/traefik/config?worker_id=${workers[2].id}`;
+    expect(await (await get(cp, path)).text()).toContain('hello');
+    await store.append(`worker-${workers[2].id}`, 'worker', 'any', [{ type: 'WorkerRemoved', data: { workerId: workers[2].id, name: 'w', forced: true } }]);
+    await eventually('the route to go', async () => ((await (await get(cp, path)).text()) === '{"http":{"routers":{},"services":{}}}' ? true : undefined), 10_000, 20);
+  });
+
   it('deleting an app removes its routes from both bodies', async () => {
     await store.append(`app-${apps[0].id}`, 'app', 'any', [{ type: 'AppDeleted', data: { appId: apps[0].id } }]);
     await eventually('the route to go', async () => {

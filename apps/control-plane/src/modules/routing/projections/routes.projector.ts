@@ -5,7 +5,7 @@ import type { PoolClient } from 'pg';
 type Handled =
   | AppEvent
   | Extract<DeploymentEvent, { type: 'DeploymentRequested' | 'JobSucceeded' }>
-  | Extract<WorkerEvent, { type: 'WorkerRegistered' | 'WorkerCameOnline' }>
+  | Extract<WorkerEvent, { type: 'WorkerRegistered' | 'WorkerCameOnline' | 'WorkerRemoved' }>
   | DomainEvent;
 
 /** Every event type that can change a route: the Traefik bodies and agents' routes follow these. */
@@ -16,6 +16,7 @@ export const ROUTE_EVENT_TYPES: readonly Exclude<Handled['type'], 'DeploymentReq
   'JobSucceeded',
   'WorkerRegistered',
   'WorkerCameOnline',
+  'WorkerRemoved',
   'DomainAdded',
   'DomainVerified',
   'DomainUnrouted',
@@ -28,7 +29,9 @@ const APP_OF_DEPLOYMENT = `(SELECT app_id FROM routing_deployments WHERE deploym
 /**
  * Read model of routing: each app's name and zone and the worker and host port of its current
  * container (the last successful deployment: the route moves only once the new container is healthy),
- * each worker's advertise address, and each custom domain with whether it is verified.
+ * each worker's advertise address, and each custom domain with whether it is verified. An app stopped
+ * because its worker went offline keeps its route: its container may well still serve (the agent,
+ * not the host, may be what is down), and no other address would serve it anyway.
  */
 export const routesProjector: Projector = {
   name: 'routes',
@@ -74,6 +77,11 @@ export const routesProjector: Projector = {
            ON CONFLICT (worker_id) DO UPDATE SET advertise_ip = EXCLUDED.advertise_ip`,
           [event.data.workerId, event.data.advertiseIp],
         );
+        return;
+      case 'WorkerRemoved':
+        // A removed worker serves nothing: its apps are unrouted until they are deployed elsewhere.
+        await client.query(`UPDATE routing_apps SET worker_id = NULL, host_port = NULL WHERE worker_id = $1`, [event.data.workerId]);
+        await client.query(`DELETE FROM routing_workers WHERE worker_id = $1`, [event.data.workerId]);
         return;
       case 'DomainAdded':
         await client.query(
