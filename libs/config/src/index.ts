@@ -93,6 +93,8 @@ export interface AgentConfig {
   /** Where the agent clones repositories while building. */
   workDir: string;
   logLevel: LogLevel;
+  /** Seed 2: how often the agent samples its app containers and sends one stats:snapshots message (default 5000). */
+  statsIntervalMs?: number;
 }
 
 export function loadAgentConfig(env: Env = process.env): AgentConfig {
@@ -109,5 +111,6 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
     healthCheckDeadlineMs: int(env, 'BERTH_HEALTH_CHECK_DEADLINE_MS', 60_000, 1000),
     workDir: str(env, 'BERTH_WORKER_DIR') ?? `${os.tmpdir()}/berth-agent`,
     logLevel: logLevel(env),
+    statsIntervalMs: int(env, 'BERTH_STATS_INTERVAL_MS', 5000, 100, 3_600_000),
   };
 }
