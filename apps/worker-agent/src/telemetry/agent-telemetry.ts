@@ -60,6 +60,11 @@ export class AgentTelemetry {
     return run;
   }
 
+  /** Resolves once the tick in progress (if any) is done. */
+  async idle(): Promise<void> {
+    await this.current;
+  }
+
   /** A container the agent just started: follow its log now. */
   containerStarted(ref: ContainerRef): void {
     void this.shipper.follow(ref);

@@ -74,7 +74,8 @@ export class ContainerLog {
   private clean: LogCursor | undefined;
   private lastSaved: LogCursor | undefined;
   private gap: Gap | undefined;
-  private readonly markers = new WeakSet<LogLine>();
+  /** Marker lines sent, with the gap each one told of (a dropped marker's gap joins the next one). */
+  private readonly markers = new WeakMap<LogLine, Gap>();
   private readonly options: ContainerLogOptions;
 
   constructor(
@@ -138,7 +139,7 @@ export class ContainerLog {
     if (this.gap) {
       const gap = this.gap;
       this.gap = undefined;
-      this.add({ ts: gap.ts, stream: 'stderr', text: gapMarkerText(gap), truncated: false }, true);
+      this.add({ ts: gap.ts, stream: 'stderr', text: gapMarkerText(gap), truncated: false }, gap);
       // A marker at a clean point keeps it clean: a resumed agent numbers on after it.
       if (this.clean && this.clean.seq === this.seq - 1 && this.isClean()) this.clean = { ...this.clean, seq: this.seq };
     }
@@ -165,12 +166,12 @@ export class ContainerLog {
     return !this.splitters.stdout.pending && !this.splitters.stderr.pending;
   }
 
-  private add(line: Omit<LogLine, 'seq'>, marker = false): void {
+  private add(line: Omit<LogLine, 'seq'>, marker?: Gap): void {
     const numbered: LogLine = { seq: ++this.seq, ...line };
     this.pending.push(numbered);
     this.pendingBytes += line.text.length + 64;
     if (marker) {
-      this.markers.add(numbered);
+      this.markers.set(numbered, marker);
       return;
     }
     if (this.pendingBytes >= this.options.maxBatchBytes || this.pending.length >= this.options.maxBatchLines) this.flush();
@@ -186,21 +187,24 @@ export class ContainerLog {
 
   /** The outbox dropped one of our batches (maybe from inside another send: only note it here). */
   private dropped(lines: LogLine[]): void {
-    const first = lines[0]!;
-    const last = lines[lines.length - 1]!;
-    this.deps.counters.droppedLines += lines.length;
+    const appLines = lines.filter((l) => !this.markers.has(l)).length;
+    this.deps.counters.droppedLines += appLines;
     this.deps.counters.droppedBatches++;
-    this.deps.onDrop?.(this.ref, lines.length);
-    const g = this.gap;
-    this.gap = {
-      lines: (g?.lines ?? 0) + lines.length,
-      firstSeq: Math.min(g?.firstSeq ?? first.seq, first.seq),
-      lastSeq: Math.max(g?.lastSeq ?? last.seq, last.seq),
-      ts: g && timestampNanos(g.ts) > timestampNanos(last.ts) ? g.ts : last.ts,
-    };
+    if (appLines > 0) this.deps.onDrop?.(this.ref, appLines);
+    // Every seq of the batch is a line a reader will not see; a marker in it hands on its own gap.
+    let gap = this.gap;
+    for (const line of lines) {
+      const told = this.markers.get(line);
+      for (const g of told ? [told, { lines: 1, firstSeq: line.seq, lastSeq: line.seq, ts: line.ts }] : [{ lines: 1, firstSeq: line.seq, lastSeq: line.seq, ts: line.ts }]) {
+        gap = gap
+          ? { lines: gap.lines + g.lines, firstSeq: Math.min(gap.firstSeq, g.firstSeq), lastSeq: Math.max(gap.lastSeq, g.lastSeq), ts: timestampNanos(gap.ts) >= timestampNanos(g.ts) ? gap.ts : g.ts }
+          : g;
+      }
+    }
+    this.gap = gap;
     // A batch of only a marker: send the next marker later, so that two quiet containers whose markers
     // push each other out of a full buffer do not do so forever.
-    const onlyMarker = lines.length === 1 && this.markers.has(first);
+    const onlyMarker = appLines === 0;
     this.arm(onlyMarker ? this.options.markerRetryMs : this.options.flushDelayMs);
   }
 }

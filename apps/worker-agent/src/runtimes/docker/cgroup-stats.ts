@@ -79,7 +79,7 @@ export function keyValues(text: string): Map<string, number> {
   return out;
 }
 
-/** v1 blkio "<maj:min> Read <n>" / "<maj:min> Write <n>" lines, summed over devices. */
+/** v1 blkio "<maj:min> Read <n>" / "<maj:min> Write <n>" lines, summed over devices (devices: device lines seen). */
 export function parseBlkioV1(text: string): { read: number; write: number; devices: number } {
   let read = 0;
   let write = 0;
