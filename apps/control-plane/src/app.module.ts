@@ -3,11 +3,11 @@ import type { ControlPlaneConfig } from '@berth/config';
 import { LoggerModule } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { BackgroundModule } from './common/background.module';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { AppsModule } from './modules/apps/apps.module';
 import { AuthModule } from './modules/auth/auth.module';
-import { DeployReactionsModule } from './modules/deploy/deploy-reactions.module';
 import { DeployModule } from './modules/deploy/deploy.module';
 import { EventsModule } from './modules/events/events.module';
 import { HealthModule } from './modules/health/health.module';
@@ -35,13 +35,14 @@ export class AppModule {
           },
         }),
         DatabaseModule,
+        BackgroundModule.forRoot({ runBackgroundWork: mode === 'serve' }),
         AuthModule,
         HealthModule,
         EventsModule,
         AppsModule,
         DeployModule,
         WorkersModule,
-        ...(mode === 'serve' ? [SchedulerModule, DeployReactionsModule] : []),
+        ...(mode === 'serve' ? [SchedulerModule] : []),
       ],
     };
   }

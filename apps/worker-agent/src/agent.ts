@@ -5,7 +5,8 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig } from '@berth/config';
-import type { AdoptedContainer, WorkerCapacity } from '@berth/contracts';
+import { systemClock } from '@berth/core';
+import type { AdoptedContainer, ContainersRemoveMsg, WorkerCapacity } from '@berth/contracts';
 import type { Logger } from 'pino';
 import { AgentConnection } from './connection/agent-connection';
 import { WorkerIdentity } from './connection/worker-identity';
@@ -59,6 +60,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
     url: config.url,
     token: config.workerToken,
     logger,
+    outboxMaxBytes: config.logBufferBytes,
     // Before the first reply names this worker, every Berth container on the host is listed.
     hello: async () => ({ capacity, advertiseIp: config.advertiseIp, agentVersion: AGENT_VERSION, containers: toAdopted(await rt.list(workerId)) }),
     onHello: (reply) => {
@@ -72,11 +74,16 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
     // Messages are taken only after the hello reply created the runner.
     onAppRemove: async ({ appId }) => (runner ? runner.removeApp(appId) : { removed: 0, error: 'the agent has not said hello yet' }),
     heartbeat: async () => ({
-      at: new Date().toISOString(),
+      at: systemClock.now().toISOString(),
       capacity,
       runningContainers: workerId ? (await rt.list(workerId)).filter((c) => c.running).length : 0,
     }),
     onAuthRejected: (message) => log.error({ message }, 'check BERTH_WORKER_TOKEN: the control plane refused it'),
+  });
+  connection.on('containers:remove', async (msg) => {
+    const containers = (msg as ContainersRemoveMsg | undefined)?.containers;
+    if (!Array.isArray(containers)) return { removed: 0, error: 'containers:remove needs a containers list' };
+    return runner ? runner.removeContainers(containers) : { removed: 0, error: 'the agent has not said hello yet' };
   });
   connection.start();
   log.info({ url: config.url, workDir: config.workDir, workerId }, 'agent started');

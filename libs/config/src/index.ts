@@ -3,6 +3,7 @@
  * the process with a message naming the variable. Everything else receives typed config.
  */
 import os from 'node:os';
+import { STUCK_JOB_TIMEOUT_MS } from '@berth/core';
 
 export type Env = Record<string, string | undefined>;
 
@@ -61,6 +62,10 @@ export interface ControlPlaneConfig {
   logLevel: LogLevel;
   /** How often projectors and the scheduler poll when no NOTIFY woke them. */
   pollIntervalMs: number;
+  /** A worker with no heartbeat for this long is offline (seed 4). */
+  workerGraceMs: number;
+  /** recoverStuckJobs fails a job with no progress for this long (seed 4: 15 minutes). */
+  stuckJobTimeoutMs: number;
 }
 
 export function loadControlPlaneConfig(env: Env = process.env): ControlPlaneConfig {
@@ -73,6 +78,8 @@ export function loadControlPlaneConfig(env: Env = process.env): ControlPlaneConf
     baseDomain: str(env, 'BERTH_BASE_DOMAIN'),
     logLevel: logLevel(env),
     pollIntervalMs: int(env, 'BERTH_POLL_INTERVAL_MS', 1000, 10, 60_000),
+    workerGraceMs: int(env, 'BERTH_WORKER_GRACE_MS', 15_000, 1_000, 24 * 3_600_000),
+    stuckJobTimeoutMs: int(env, 'BERTH_STUCK_JOB_TIMEOUT_MS', STUCK_JOB_TIMEOUT_MS, 1_000, 7 * 24 * 3_600_000),
   };
 }
 
@@ -92,6 +99,8 @@ export interface AgentConfig {
   healthCheckDeadlineMs: number;
   /** Where the agent clones repositories while building. */
   workDir: string;
+  /** What the agent keeps of unsent messages while the control plane is unreachable; past it the oldest log lines go. */
+  logBufferBytes: number;
   logLevel: LogLevel;
   /** Seed 2: how often the agent samples its app containers and sends one stats:snapshots message (default 5000). */
   statsIntervalMs?: number;
@@ -110,6 +119,7 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
     capacityCpus: int(env, 'BERTH_WORKER_CPUS', os.cpus().length, 1),
     healthCheckDeadlineMs: int(env, 'BERTH_HEALTH_CHECK_DEADLINE_MS', 60_000, 1000),
     workDir: str(env, 'BERTH_WORKER_DIR') ?? `${os.tmpdir()}/berth-agent`,
+    logBufferBytes: int(env, 'BERTH_LOG_BUFFER_BYTES', 64 * 1024 * 1024, 1024 * 1024),
     logLevel: logLevel(env),
     statsIntervalMs: int(env, 'BERTH_STATS_INTERVAL_MS', 5000, 100, 3_600_000),
   };

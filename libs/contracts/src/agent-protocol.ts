@@ -4,6 +4,7 @@
  * AgentAck; the agent resends until it gets one (results are idempotent on the server).
  */
 import type { JobSpec } from './events';
+import type { ErrorBody } from './errors';
 import type { WorkerCapacity } from './worker';
 
 export const AGENT_NAMESPACE = '/agent';
@@ -40,7 +41,7 @@ export interface HeartbeatMsg { at: string; capacity: WorkerCapacity; runningCon
 
 export type AgentAck<T = unknown> =
   | { ok: true; result?: T }
-  | { ok: false; error: { statusCode: number; error: string; message: string } };
+  | { ok: false; error: ErrorBody };
 
 /** Messages the agent sends (each with an ack). */
 export interface AgentToServer {
@@ -59,6 +60,10 @@ export interface AppRemoveMsg { appId: string }
 /** How many of the app's containers the agent removed (0 when none was left); `error` when it could not. */
 export interface AppRemoveReply { removed: number; error?: string }
 
+/** Containers of this worker that nothing wants any more (superseded while the worker was away): stop and remove them. */
+export interface ContainersRemoveMsg { containers: { containerId: string; appId: string; deploymentId: string; reason: string }[] }
+export interface ContainersRemoveReply { removed: number; error?: string }
+
 /**
  * Messages the control plane sends. `job` is acknowledged by the agent with {accepted}; `app:remove`
  * once the app's containers are gone (after any job of that app the agent is running).
@@ -66,6 +71,7 @@ export interface AppRemoveReply { removed: number; error?: string }
 export interface ServerToAgent {
   job: (job: JobSpec, ack: (reply: { accepted: boolean }) => void) => void;
   'app:remove': (msg: AppRemoveMsg, ack: (reply: AppRemoveReply) => void) => void;
+  'containers:remove': (msg: ContainersRemoveMsg, ack: (reply: ContainersRemoveReply) => void) => void;
 }
 
 /** Container labels every Berth container carries. */

@@ -1,4 +1,4 @@
-import { LOG_LINE_MAX_BYTES, sanitizeLogLine } from '@berth/core';
+import { LOG_LINE_MAX_BYTES, sanitizeLogLine, systemClock } from '@berth/core';
 import type { JobReporter } from './job-reporter';
 
 export interface LogBatcherOptions {
@@ -27,7 +27,7 @@ export class LogBatcher {
   constructor(
     private readonly jobId: string,
     private readonly reporter: JobReporter,
-    private readonly now: () => Date = () => new Date(),
+    private readonly now: () => Date = () => systemClock.now(),
     options: Partial<LogBatcherOptions> = {},
   ) {
     this.options = { ...DEFAULTS, ...options };

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DEFAULT_APP_MEMORY_MB, type WorkerCapacity, type WorkerStatus, type WorkerView } from '@berth/contracts';
+import { type WorkerAppView, type WorkerCapacity, type WorkerStatus, type WorkerView } from '@berth/contracts';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../../database/pg-pool';
 
@@ -16,20 +16,18 @@ interface WorkerRow {
 }
 
 /**
- * Memory placed on each worker: apps whose current container runs there (by their memoryMb, or the
- * default) plus deployments assigned to it and not yet finished.
+ * Memory placed on each worker (worker_allocations): the containers serving apps there plus the jobs
+ * assigned to it and not yet finished.
  */
 const VIEW_SQL = `
   SELECT w.id, w.name, w.zone, w.status, w.capacity, w.advertise_ip, w.created_at, hb.at AS last_heartbeat_at,
-         (coalesce(a.mb, 0) + coalesce(d.mb, 0))::int AS allocated_memory_mb
+         coalesce(a.mb, 0)::int AS allocated_memory_mb
     FROM workers w
     LEFT JOIN worker_heartbeats hb ON hb.worker_id = w.id
-    LEFT JOIN (SELECT current_worker_id AS worker_id, sum(coalesce((spec->>'memoryMb')::numeric, $1)) AS mb
-                 FROM apps WHERE current_worker_id IS NOT NULL AND status <> 'stopped' GROUP BY current_worker_id) a ON a.worker_id = w.id
-    LEFT JOIN (SELECT worker_id, sum(memory_mb) AS mb
-                 FROM deployments WHERE worker_id IS NOT NULL AND status IN ('assigned', 'building', 'starting') GROUP BY worker_id) d ON d.worker_id = w.id`;
+    LEFT JOIN (SELECT worker_id, sum(memory_mb) AS mb FROM worker_allocations
+                WHERE worker_id IS NOT NULL AND state IN ('active', 'running') GROUP BY worker_id) a ON a.worker_id = w.id`;
 
-function toView(r: WorkerRow): WorkerView {
+function toView(r: WorkerRow, apps: WorkerAppView[]): WorkerView {
   return {
     id: r.id,
     name: r.name,
@@ -39,31 +37,80 @@ function toView(r: WorkerRow): WorkerView {
     allocatedMemoryMb: r.allocated_memory_mb,
     ...(r.advertise_ip !== null ? { advertiseIp: r.advertise_ip } : {}),
     ...(r.last_heartbeat_at !== null ? { lastHeartbeatAt: r.last_heartbeat_at.toISOString() } : {}),
+    apps,
     createdAt: r.created_at.toISOString(),
   };
 }
 
 export interface HeartbeatRecord {
   workerId: string;
-  at: Date;
   capacity: WorkerCapacity;
   runningContainers: number;
 }
 
-/** Reads of the `workers` read model and writes of the `worker_heartbeats` telemetry table. */
+const APP_STATE: Record<string, WorkerAppView['state']> = { active: 'deploying', running: 'running', stopped: 'stopped' };
+
+/** The workers module's tables: reads of `workers` and `worker_allocations`, writes of the `worker_heartbeats` telemetry. */
 @Injectable()
 export class WorkersRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   /** Every worker, ordered by name (the scheduler gives ties to the first listed). */
   async list(): Promise<WorkerView[]> {
-    const { rows } = await this.pool.query<WorkerRow>(`${VIEW_SQL} ORDER BY w.name, w.id`, [DEFAULT_APP_MEMORY_MB]);
-    return rows.map(toView);
+    const { rows } = await this.pool.query<WorkerRow>(`${VIEW_SQL} ORDER BY w.name, w.id`);
+    const apps = await this.appsOn(rows.map((r) => r.id));
+    return rows.map((r) => toView(r, apps.get(r.id) ?? []));
   }
 
   async get(id: string): Promise<WorkerView | undefined> {
-    const { rows } = await this.pool.query<WorkerRow>(`${VIEW_SQL} WHERE w.id = $2`, [DEFAULT_APP_MEMORY_MB, id]);
-    return rows[0] ? toView(rows[0]) : undefined;
+    const { rows } = await this.pool.query<WorkerRow>(`${VIEW_SQL} WHERE w.id = $1`, [id]);
+    return rows[0] ? toView(rows[0], (await this.appsOn([id])).get(id) ?? []) : undefined;
+  }
+
+  /** The apps placed on each worker (worker_allocations), by name. */
+  private async appsOn(workerIds: string[]): Promise<Map<string, WorkerAppView[]>> {
+    const byWorker = new Map<string, WorkerAppView[]>();
+    if (workerIds.length === 0) return byWorker;
+    const { rows } = await this.pool.query<{ worker_id: string; app_id: string; app_name: string; deployment_id: string; state: string }>(
+      `SELECT worker_id, app_id, app_name, deployment_id, state FROM worker_allocations
+        WHERE worker_id = ANY($1::uuid[]) AND state IN ('active', 'running', 'stopped') ORDER BY app_name, deployment_id`,
+      [workerIds],
+    );
+    for (const r of rows) {
+      const list = byWorker.get(r.worker_id) ?? [];
+      list.push({ appId: r.app_id, name: r.app_name, deploymentId: r.deployment_id, state: APP_STATE[r.state] });
+      byWorker.set(r.worker_id, list);
+    }
+    return byWorker;
+  }
+
+  /**
+   * Online workers whose last heartbeat is older than `graceMs`, judged by PostgreSQL's clock (so the
+   * replicas' own clocks never matter), and that clock's time.
+   */
+  async silentWorkers(graceMs: number): Promise<{ now: Date; silent: { workerId: string; lastHeartbeatAt: Date }[] }> {
+    const { rows } = await this.pool.query<{ now: Date; id: string | null; at: Date | null }>(
+      `SELECT now.t AS now, s.id, s.at
+         FROM (SELECT now() AS t) now
+         LEFT JOIN (SELECT w.id, hb.at FROM workers w JOIN worker_heartbeats hb ON hb.worker_id = w.id
+                     WHERE w.status = 'online' AND hb.at < now() - make_interval(secs => $1::double precision / 1000)) s ON true`,
+      [graceMs],
+    );
+    return {
+      now: rows[0].now,
+      silent: rows.filter((r) => r.id !== null).map((r) => ({ workerId: r.id!, lastHeartbeatAt: r.at! })),
+    };
+  }
+
+  /** Where other hosts reach each worker (its advertised address), for the workers that have one. */
+  async advertiseIps(workerIds: readonly string[]): Promise<Map<string, string>> {
+    const ids = [...new Set(workerIds)];
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ id: string; advertise_ip: string }>(
+      'SELECT id, advertise_ip FROM workers WHERE id = ANY($1::uuid[]) AND advertise_ip IS NOT NULL',
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.advertise_ip]));
   }
 
   async findByTokenHash(tokenHash: string): Promise<{ id: string; name: string } | undefined> {
@@ -78,10 +125,10 @@ export class WorkersRepository {
 
   async recordHeartbeat(h: HeartbeatRecord): Promise<void> {
     await this.pool.query(
-      `INSERT INTO worker_heartbeats (worker_id, at, capacity, running_containers) VALUES ($1, $2, $3, $4)
+      `INSERT INTO worker_heartbeats (worker_id, at, capacity, running_containers) VALUES ($1, now(), $2, $3)
        ON CONFLICT (worker_id) DO UPDATE SET at = greatest(worker_heartbeats.at, EXCLUDED.at), capacity = EXCLUDED.capacity,
          running_containers = EXCLUDED.running_containers`,
-      [h.workerId, h.at, JSON.stringify(h.capacity), h.runningContainers],
+      [h.workerId, JSON.stringify(h.capacity), h.runningContainers],
     );
   }
 }
