@@ -17,8 +17,12 @@ import { timestampNanos } from './docker-logs';
 
 export type StatsSource = 'auto' | 'cgroup' | 'engine';
 
-/** How often a container is inspected again (its restart count, and its pid when files vanish sooner). */
-const INSPECT_REFRESH_MS = 60_000;
+/**
+ * How often a container is inspected again for its Engine restart count. Its pid is looked up again
+ * as soon as its files cannot be read (it stopped or was restarted), so this can be rare: with the
+ * restart policy off, the agent's own count is the one that moves.
+ */
+const INSPECT_REFRESH_MS = 10 * 60_000;
 /**
  * Engine stats calls in flight at once. Each call waits for the Engine's stats collector, which
  * reads every container once a second: measured on Docker 20.10, a one-shot call takes up to 1 s
