@@ -32,8 +32,12 @@ const LEFTOVER_CONTROLS = /[\u0000\u001b\u0080-\u009f]/g;
 /** Half of a surrogate pair: not encodable as UTF-8. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+/** Any character an escape sequence starts with or that must go: most lines have none. */
+const ANY_CONTROL = /[\u0000\u001b\u0080-\u009f]/;
+
 /** Removes escape sequences and NUL bytes; leaves the text a person would read. */
 export function stripControlSequences(text: string): string {
+  if (!ANY_CONTROL.test(text)) return text;
   // CSI (with its 8-bit form U+009B: parameters, intermediates, final byte) is what Node's own
   // stripper covers well; control strings and the other escapes are removed before it sees them.
   return stripVTControlCharacters(text.replace(CONTROL_STRING, '').replace(SINGLE_ESCAPE, '')).replace(LEFTOVER_CONTROLS, '');
@@ -142,7 +146,7 @@ export class LogLineSplitter {
   }
 
   private take(cut: boolean): SanitisedLine {
-    const raw = Buffer.concat(this.parts, this.size);
+    const raw = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
     this.parts = [];
     this.size = 0;
     const line = sanitizeLogLine(raw, this.maxBytes);

@@ -106,7 +106,7 @@ export class ContainerLog {
 
   accept(chunks: LogChunk[]): void {
     for (const chunk of chunks) {
-      const nanos = timestampNanos(chunk.ts);
+      const nanos = chunk.ts === this.position?.ts ? this.position.nanos : timestampNanos(chunk.ts);
       if (this.skip) {
         if (nanos < this.skip.nanos) continue;
         if (nanos === this.skip.nanos && this.position!.count < this.skip.count) {
