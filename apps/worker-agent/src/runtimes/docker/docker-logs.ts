@@ -126,8 +126,8 @@ export function followDockerLogs(docker: Docker, containerId: string, from: LogF
       });
       stream.on('close', () => {
         if (stopped) finish({ reason: 'stopped' });
-        else if (!busy) finish({ reason: 'ended' });
-        else streamEnded = true;
+        // Closed before its end (dockerd restarted, the connection broke): not the container's end.
+        else if (!streamEnded) finish({ reason: 'error', error: new Error('the log stream closed before its end') });
       });
       stream.on('error', (err: Error) => finish(stopped ? { reason: 'stopped' } : { reason: 'error', error: err }));
       abort.signal.addEventListener('abort', () => {
