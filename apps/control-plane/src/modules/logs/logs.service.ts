@@ -20,6 +20,8 @@ import { runRetention } from './telemetry-retention';
 export const MAX_LOG_PAGE = 1_000;
 export const MAX_TAIL = 10_000;
 const LOGS_TOPIC = 'logs';
+/** A live read that failed (database busy or restarting) is tried again after this long. */
+const FEED_RETRY_MS = 1_000;
 const BUILD_LOGS_TOPIC = 'build-logs';
 
 export interface LogQuery {
@@ -62,11 +64,17 @@ export class LogsService implements OnModuleInit {
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {
     this.ownership = new ContainerOwnership((ids) => this.deployments.placements(ids), () => this.clock.now().getTime());
-    const onError = (err: unknown, key: string) => this.logger.warn({ err, key, msg: 'could not read new log lines for live subscribers; the next wake retries' });
-    this.appFeeds = new LiveFeeds({ readAfter: (appId, after, limit) => this.repo.readAfter(appId, after, limit), idOf: (l) => l.id }, onError);
+    const retry = (feeds: () => LiveFeeds<unknown>) => (err: unknown, key: string) => {
+      this.logger.warn({ err, key, msg: 'could not read new log lines for live subscribers; retrying in a second' });
+      this.clock.setTimeout(() => feeds().wake(key), FEED_RETRY_MS);
+    };
+    this.appFeeds = new LiveFeeds(
+      { readAfter: (appId, after, limit) => this.repo.readAfter(appId, after, limit), idOf: (l) => l.id },
+      retry(() => this.appFeeds as LiveFeeds<unknown>),
+    );
     this.buildFeeds = new LiveFeeds(
       { readAfter: (deploymentId, after, limit) => this.deployments.readBuildLog(deploymentId, Number(after), limit), idOf: (l) => String(l.seq), compare: (x, y) => Number(x) - Number(y) },
-      onError,
+      retry(() => this.buildFeeds as LiveFeeds<unknown>),
     );
   }
 
