@@ -3,12 +3,15 @@ import type { WorkerCapacity } from './worker';
 
 /**
  * Every event Berth records. Past tense, a string `type`, a JSON `data`.
- * Streams: `app-<id>`, `appname-<name>`, `deployment-<id>`, `worker-<id>`, `token-<id>`.
+ * Streams: `app-<id>`, `appname-<name>`, `deployment-<id>`, `worker-<id>`, `token-<id>`,
+ * `webhookdelivery-<provider>-<delivery id>`.
  */
 export type AppEvent =
   | { type: 'AppCreated'; data: { appId: string; spec: AppSpec } }
   | { type: 'AppUpdated'; data: { appId: string; spec: AppSpec } }
-  | { type: 'AppDeleted'; data: { appId: string } };
+  | { type: 'AppDeleted'; data: { appId: string } }
+  /** The app's webhook secret, set at creation and on rotation: AES-256-GCM ciphertext, never the secret itself. */
+  | { type: 'WebhookSecretSet'; data: { appId: string; encrypted: string } };
 
 /** Stream `appname-<name>`: makes app names unique without trusting a read model. */
 export type AppNameEvent =
@@ -47,7 +50,17 @@ export type WorkerEvent =
 
 export type TokenEvent = { type: 'TokenIssued'; data: { tokenId: string; name: string; role: 'admin'; tokenHash: string } };
 
-export type BerthEvent = AppEvent | AppNameEvent | DeploymentEvent | WorkerEvent | TokenEvent;
+/**
+ * Stream `webhookdelivery-<provider>-<delivery id>`: a verified delivery, recorded once, so the same
+ * delivery sent twice deploys once. `deploymentId` is set when it deploys (that deployment's
+ * DeploymentRequested carries this event's id as causationId); `ignored` says why it did not.
+ */
+export type WebhookEvent = {
+  type: 'WebhookReceived';
+  data: { provider: string; deliveryId: string; appId: string; event: string; branch?: string; commit?: string; deploymentId?: string; ignored?: string };
+};
+
+export type BerthEvent = AppEvent | AppNameEvent | DeploymentEvent | WorkerEvent | TokenEvent | WebhookEvent;
 export type BerthEventType = BerthEvent['type'];
 export type EventOfType<T extends BerthEventType> = Extract<BerthEvent, { type: T }>;
 
@@ -57,6 +70,7 @@ export const streamIds = {
   deployment: (id: string) => `deployment-${id}`,
   worker: (id: string) => `worker-${id}`,
   token: (id: string) => `token-${id}`,
+  webhookDelivery: (provider: string, deliveryId: string) => `webhookdelivery-${provider}-${deliveryId}`,
 };
 
 export type { AppSource };

@@ -4,3 +4,4 @@ export * from './worker';
 export * from './events';
 export * from './agent-protocol';
 export * from './errors';
+export * from './webhooks';

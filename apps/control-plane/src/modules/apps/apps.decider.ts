@@ -72,6 +72,8 @@ export const appDecider: Decider<AppState, AppCommand, AppEvent> = {
         return { status: 'active', appId: event.data.appId, spec: event.data.spec };
       case 'AppDeleted':
         return { ...state, status: 'deleted' };
+      case 'WebhookSecretSet':
+        return state;
       default:
         return assertUnreachable(event);
     }

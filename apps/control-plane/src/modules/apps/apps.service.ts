@@ -1,9 +1,12 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { streamIds, type AppSpec, type AppStatus, type AppView } from '@berth/contracts';
+import type { ControlPlaneConfig } from '@berth/config';
+import { streamIds, webhookUrls, type AppSpec, type AppStatus, type AppView, type CreatedAppView } from '@berth/contracts';
 import { type EventMetadata, type ExpectedVersion, type StreamAppend } from '@berth/event-store';
 import type { Pool } from 'pg';
 import { CLOCK, Clock, ID_GENERATOR, IdGenerator } from '../../common/clock';
 import { notFound } from '../../common/errors';
+import { newWebhookSecret, SecretBox } from '../../common/secret-box';
+import { CONTROL_PLANE_CONFIG } from '../../config/config.module';
 import type { RequestMeta } from '../../common/request-meta';
 import { PG_POOL } from '../../database/pg-pool';
 import { Projections } from '../../database/projections.service';
@@ -39,15 +42,22 @@ export class AppsService implements OnModuleInit {
     private readonly projections: Projections,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
+    private readonly secrets: SecretBox,
+    @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {}
 
   onModuleInit(): void {
     this.projections.register(appsProjector);
   }
 
-  /** AppNameClaimed (stream appname-<name>) and AppCreated (stream app-<id>), in one atomic append. */
-  async create(spec: AppSpec, meta: RequestMeta): Promise<AppView> {
+  /**
+   * AppNameClaimed (stream appname-<name>) and AppCreated + WebhookSecretSet (stream app-<id>), in one
+   * atomic append. The webhook secret is stored sealed and answered in plaintext this once.
+   */
+  async create(spec: AppSpec, meta: RequestMeta): Promise<CreatedAppView> {
     const appId = this.ids.newId();
+    const webhookSecret = newWebhookSecret();
+    const secretSet = { type: 'WebhookSecretSet' as const, data: { appId, encrypted: this.secrets.seal(webhookSecret) } };
     await this.appendAtomically(meta, async () => {
       const name = await this.streams.load(streamIds.appName(spec.name), appNameDecider);
       const now = this.clock.now();
@@ -62,11 +72,11 @@ export class AppsService implements OnModuleInit {
           streamId: streamIds.app(appId),
           streamType: 'app',
           expectedVersion: 'no_stream',
-          events: appDecider.decide({ type: 'CreateApp', appId, spec }, appDecider.initialState(), now),
+          events: [...appDecider.decide({ type: 'CreateApp', appId, spec }, appDecider.initialState(), now), secretSet],
         },
       ];
     });
-    return this.get(appId);
+    return { ...(await this.get(appId)), webhookSecret };
   }
 
   async update(appId: string, patch: AppPatch, meta: RequestMeta): Promise<AppView> {
@@ -93,14 +103,14 @@ export class AppsService implements OnModuleInit {
 
   async list(): Promise<AppView[]> {
     const { rows } = await this.pool.query<AppRow>(`${SELECT_APPS} ORDER BY a.created_at, a.id`);
-    return rows.map(toView);
+    return rows.map((row) => toView(row, this.config.publicUrl));
   }
 
   async get(appId: string): Promise<AppView> {
     if (!isUuid(appId)) throw notFound('app', appId);
     const { rows } = await this.pool.query<AppRow>(`${SELECT_APPS} WHERE a.id = $1`, [appId]);
     if (!rows[0]) throw notFound('app', appId);
-    return toView(rows[0]);
+    return toView(rows[0], this.config.publicUrl);
   }
 
   /**
@@ -124,7 +134,7 @@ export class AppsService implements OnModuleInit {
 
 }
 
-function toView(row: AppRow): AppView {
+function toView(row: AppRow, publicUrl: string): AppView {
   const endpoints =
     row.current_worker_id && row.current_host_port
       ? [{ workerId: row.current_worker_id, address: `${row.advertise_ip ?? '127.0.0.1'}:${row.current_host_port}` }]
@@ -134,6 +144,7 @@ function toView(row: AppRow): AppView {
     ...normaliseSpec(row.spec),
     status: row.status,
     endpoints,
+    webhooks: webhookUrls(publicUrl, row.id),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };

@@ -32,6 +32,9 @@ const SCHEDULER_ACTOR = 'system:scheduler';
 
 export type QueuedDeployment = q.QueuedDeployment;
 
+/** A concurrent request with the same caller-chosen deployment id committed first. */
+class AlreadyRequested extends Error {}
+
 const jobNotHeld = (jobId: string) => new DomainError(ErrorCode.NotFound, `job ${jobId} is not assigned to this worker`);
 
 /**
@@ -54,11 +57,21 @@ export class DeployService implements OnModuleInit {
     this.projections.register(deploymentsProjector);
   }
 
-  /** DeploymentRequested with a snapshot of the app's spec; the deployment waits `queued` for the scheduler. */
-  async request(appId: string, opts: { commit?: string; trigger?: 'api' | 'webhook' }, meta: RequestMeta): Promise<DeploymentView> {
-    const deploymentId = this.ids.newId();
+  /**
+   * DeploymentRequested with a snapshot of the app's spec; the deployment waits `queued` for the scheduler.
+   * With `deploymentId` (chosen by the caller, e.g. recorded first by a webhook delivery) the request is
+   * idempotent: a deployment that already exists is answered as it is. `causationId`: the event that caused it.
+   */
+  async request(
+    appId: string,
+    opts: { commit?: string; trigger?: 'api' | 'webhook'; deploymentId?: string; causationId?: string },
+    meta: RequestMeta,
+  ): Promise<DeploymentView> {
+    const deploymentId = opts.deploymentId ?? this.ids.newId();
+    const alreadyRequested = async () => opts.deploymentId !== undefined && (await this.store.streamVersion(streamIds.deployment(deploymentId))) > 0;
     await this.streams.handleMany(
       async () => {
+        if (await alreadyRequested()) throw new AlreadyRequested();
         const app = await this.streams.load(streamIds.app(appId), appDecider);
         if (app.state.status !== 'active' || !app.state.spec) throw notFound('app', appId);
         const events = deployDecider.decide(
@@ -72,9 +85,12 @@ export class DeployService implements OnModuleInit {
           { streamId: streamIds.app(appId), streamType: 'app', expectedVersion: app.version, events: [] },
         ];
       },
-      { actor: meta.actor, correlationId: meta.correlationId },
+      { actor: meta.actor, correlationId: meta.correlationId, ...(opts.causationId ? { causationId: opts.causationId } : {}) },
       { maxAttempts: MAX_ATTEMPTS },
-    );
+    ).catch(async (err: unknown) => {
+      if (!(err instanceof AlreadyRequested)) throw err;
+      await this.projections.waitFor(await this.store.headCursor());
+    });
     return this.get(deploymentId);
   }
 
