@@ -12,6 +12,7 @@ import { DeployModule } from './modules/deploy/deploy.module';
 import { EventsModule } from './modules/events/events.module';
 import { HealthModule } from './modules/health/health.module';
 import { SchedulerModule } from './modules/scheduler/scheduler.module';
+import { WebhooksModule } from './modules/webhooks/webhooks.module';
 import { WorkersModule } from './modules/workers/workers.module';
 
 @Module({})
@@ -31,7 +32,7 @@ export class AppModule {
               return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
             },
             autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/metrics' },
-            redact: ['req.headers.authorization'],
+            redact: ['req.headers.authorization', 'req.headers["x-gitlab-token"]'],
           },
         }),
         DatabaseModule,
@@ -41,6 +42,7 @@ export class AppModule {
         AppsModule,
         DeployModule,
         WorkersModule,
+        WebhooksModule,
         ...(mode === 'serve' ? [SchedulerModule, DeployReactionsModule] : []),
       ],
     };

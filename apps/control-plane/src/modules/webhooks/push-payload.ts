@@ -159,7 +159,9 @@ export function parseDelivery(provider: WebhookProvider, headers: RawHeaders, bo
   const deliveryId = deliveryIdOf(provider, headers, body);
   let json: Json | undefined;
   try {
-    json = obj(JSON.parse(body.toString('utf8')));
+    // GitHub and Gitea can also send `application/x-www-form-urlencoded` with the JSON in `payload`.
+    const form = String(headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+    json = obj(JSON.parse(form ? (new URLSearchParams(body.toString('utf8')).get('payload') ?? '') : body.toString('utf8')));
   } catch {
     json = undefined;
   }
