@@ -132,7 +132,7 @@ export class Git {
         if (!exists) {
           onLog(`cloning ${url} (branch ${req.branch}${req.commit ? `, commit ${req.commit}` : ''})`);
           // Into a temporary name first: a mirror directory exists only once it is whole.
-          const partial = `${mirror}.partial-${process.pid}`;
+          const partial = `${mirror}.partial`;
           await rm(partial, { recursive: true, force: true });
           try {
             await step(`git clone of ${url} (branch ${req.branch})`, ['clone', '--mirror', '--quiet', '--', req.repoUrl, partial], this.workDir);
