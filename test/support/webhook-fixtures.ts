@@ -2,12 +2,19 @@
  * The real webhook payloads in ../shared/reference/webhooks/ (next to the repository, never copied
  * into it), and helpers to sign them as each provider does and re-point them at a test repository.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WebhookProvider } from '@berth/contracts';
 
-const REPO_ROOT = path.resolve(__dirname, '../..');
-export const WEBHOOK_REFERENCE_DIR = path.resolve(REPO_ROOT, '../shared/reference/webhooks');
+/** ../shared beside the repository root, found from here whether this runs from source or from dist/. */
+function findReferenceDir(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const candidate = path.resolve(dir, '../shared/reference/webhooks');
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`no ../shared/reference/webhooks above ${__dirname}`);
+  }
+}
+export const WEBHOOK_REFERENCE_DIR = findReferenceDir();
 
 /** The file's exact bytes. */
 export const referencePayload = (file: string): Buffer => readFileSync(path.join(WEBHOOK_REFERENCE_DIR, file));
