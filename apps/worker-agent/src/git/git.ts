@@ -149,11 +149,18 @@ export class Git {
             throw new GitError(`git fetch of ${url} (branch ${req.branch}) failed: Remote branch ${req.branch} not found in upstream origin`);
           });
         }
-        if (!(await has(`refs/heads/${req.branch}`))) throw new GitError(`git clone of ${url} (branch ${req.branch}) failed: Remote branch ${req.branch} not found in upstream origin`);
-        if (req.commit && !(await has(`${req.commit}^{commit}`))) {
-          await step(`git fetch of commit ${req.commit} from ${url}`, ['fetch', '--quiet', 'origin', req.commit]);
+        if (!exists && !(await has(`refs/heads/${req.branch}`))) {
+          throw new GitError(`git clone of ${url} (branch ${req.branch}) failed: Remote branch ${req.branch} not found in upstream origin`);
         }
-        const sha = await step(`git rev-parse of ${req.commit ?? req.branch}`, ['rev-parse', '--verify', '--end-of-options', `${req.commit ?? `refs/heads/${req.branch}`}^{commit}`]);
+        const target = `${req.commit ?? `refs/heads/${req.branch}`}^{commit}`;
+        const revParse = () => step(`git rev-parse of ${req.commit ?? req.branch}`, ['rev-parse', '--verify', '--quiet', '--end-of-options', target]);
+        let sha = await revParse().catch(() => undefined);
+        if (sha === undefined && req.commit) {
+          // A commit that is not on the branch (yet): ask for it by name.
+          await step(`git fetch of commit ${req.commit} from ${url}`, ['fetch', '--quiet', 'origin', req.commit]);
+          sha = await revParse();
+        }
+        if (sha === undefined) throw new GitError(`git rev-parse of ${req.branch} failed: no such branch in the mirror of ${url}`);
         // The commit's files into the build directory through an index of its own: the mirror is only read.
         const index = { GIT_INDEX_FILE: `${dir}.index` };
         try {
