@@ -159,6 +159,13 @@ describe('parseDelivery + decideDelivery over the real payloads', () => {
     expect(decideDelivery(parsed, 'name-of-branch')).toMatchObject({ action: 'ignore', reason: 'branch name-of-branch was deleted; nothing to deploy' });
   });
 
+  it('reads a GitHub push sent as application/x-www-form-urlencoded (payload=<json>)', () => {
+    const form = Buffer.from(new URLSearchParams({ payload: referencePayload('github-push.json').toString('utf8') }).toString());
+    const parsed = parseDelivery('github', { 'x-github-event': 'push', 'content-type': 'application/x-www-form-urlencoded' }, form);
+    if ('error' in parsed) throw new Error(parsed.error);
+    expect(decideDelivery(parsed, 'master')).toEqual({ action: 'deploy', branch: 'master', commit: 'fd489864e7642b48eaad6e3f155c10e46810ec72' });
+  });
+
   it('refuses bodies that are not the JSON the event promises', () => {
     expect(parseDelivery('github', {}, Buffer.from('{}'))).toEqual({ error: 'missing event header (x-github-event)' });
     expect(parseDelivery('github', { 'x-github-event': 'push' }, Buffer.from('not json'))).toEqual({ error: 'the body is not a JSON object' });
