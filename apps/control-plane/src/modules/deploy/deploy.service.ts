@@ -11,7 +11,7 @@ import {
   type JobStartedMsg,
   type JobSucceededMsg,
 } from '@berth/contracts';
-import { EventStore } from '@berth/event-store';
+import { cursorOfAppend, EventStore } from '@berth/event-store';
 import type { Pool } from 'pg';
 import { CLOCK, Clock, ID_GENERATOR, IdGenerator } from '../../common/clock';
 import { DomainError, ErrorCode, notFound } from '../../common/errors';
@@ -89,7 +89,9 @@ export class DeployService implements OnModuleInit {
       { maxAttempts: MAX_ATTEMPTS },
     ).catch(async (err: unknown) => {
       if (!(err instanceof AlreadyRequested)) throw err;
-      await this.projections.waitFor(await this.store.headCursor());
+      // Read-your-writes for someone else's append: wait for the read models to reach that event itself.
+      const [first] = await this.store.readStream(streamIds.deployment(deploymentId));
+      await this.projections.waitFor(cursorOfAppend({ transactionId: first.transactionId, positions: [first.position] }));
     });
     return this.get(deploymentId);
   }

@@ -25,6 +25,7 @@ export function readRawBody(req: IncomingMessage, limit = WEBHOOK_BODY_LIMIT_BYT
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
+      req.off('close', onClose);
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
@@ -44,8 +45,25 @@ export function readRawBody(req: IncomingMessage, limit = WEBHOOK_BODY_LIMIT_BYT
       cleanup();
       reject(err);
     };
+    /** The client went away before the end of its body. */
+    const onClose = () => onError(new Error('the request was aborted before its body ended'));
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
+    req.on('close', onClose);
   });
+}
+
+/** How long the rest of a refused upload is read and dropped before the connection is closed. */
+export const LINGER_AFTER_REFUSAL_MS = 2_000;
+
+/**
+ * After a 413: read and drop whatever the client is still sending for a moment, then close. Closing at
+ * once would reset a connection the client is still writing to, and a reset can discard the 413 before
+ * the client reads it (the lingering close web servers do). Nothing read here is kept.
+ */
+export function discardThenClose(req: IncomingMessage, lingerMs = LINGER_AFTER_REFUSAL_MS): void {
+  req.on('data', () => undefined);
+  req.resume();
+  setTimeout(() => req.socket.destroy(), lingerMs).unref();
 }

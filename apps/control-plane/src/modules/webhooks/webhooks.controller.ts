@@ -12,7 +12,7 @@ import {
 import type { Request, Response } from 'express';
 import { ReqMeta, type RequestMeta } from '../../common/request-meta';
 import { Public } from '../auth/public.decorator';
-import { BodyTooLargeError, readRawBody } from './raw-body';
+import { BodyTooLargeError, discardThenClose, readRawBody } from './raw-body';
 import { WebhooksService } from './webhooks.service';
 
 @ApiTags('webhooks')
@@ -41,7 +41,7 @@ export class WebhooksController {
       body = await readRawBody(req);
     } catch (err) {
       if (!(err instanceof BodyTooLargeError)) throw err;
-      res.setHeader('connection', 'close'); // the rest of the upload is not read: drop the connection after answering
+      res.once('finish', () => discardThenClose(req));
       throw new PayloadTooLargeException(err.message);
     }
     const answer = await this.webhooks.receive(provider, appId, req.headers, body, meta);
