@@ -201,6 +201,21 @@ describe('webhooks API (real PostgreSQL)', () => {
     expect((await cp.api(`/api/apps/${randomUUID()}/webhook-secret`, { method: 'POST' })).status).toBe(404);
   });
 
+  it('follows the app’s branch when it changes, and ignores pushes for an image app', async () => {
+    const moving = await createApp('moving');
+    const patched = await cp.api(`/api/apps/${moving.id}`, { method: 'PATCH', json: { source: { type: 'git', repoUrl: REPO, branch: 'release' } } });
+    expect(patched.status).toBe(200);
+    const toMain = await push('github', { appId: moving.id, secret: moving.webhookSecret, commit: freshCommit() }).send();
+    expect(await jsonOf(toMain)).toMatchObject({ status: 'ignored', reason: 'push to branch main; only pushes to branch release deploy' });
+    const toRelease = await push('github', { appId: moving.id, secret: moving.webhookSecret, commit: freshCommit(), branch: 'release' }).send();
+    expect(toRelease.status).toBe(202);
+
+    await cp.api(`/api/apps/${moving.id}`, { method: 'PATCH', json: { source: { type: 'image', image: 'nginx:1.27' } } });
+    const toImage = await push('github', { appId: moving.id, secret: moving.webhookSecret, commit: freshCommit(), branch: 'release' }).send();
+    expect(toImage.status).toBe(200);
+    expect(await jsonOf(toImage)).toMatchObject({ status: 'ignored', reason: 'the app deploys an image, not a git branch' });
+  });
+
   it('a deleted app’s webhook is refused like any unknown app', async () => {
     const gone = await createApp('gone');
     expect((await cp.api(`/api/apps/${gone.id}`, { method: 'DELETE' })).status).toBe(204);

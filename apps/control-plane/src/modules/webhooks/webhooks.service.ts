@@ -9,7 +9,6 @@ import { PG_POOL } from '../../database/pg-pool';
 import { Projections } from '../../database/projections.service';
 import { StreamHandler } from '../../database/stream-handler';
 import { isUuid } from '../apps/app-spec.rules';
-import { AppsService } from '../apps/apps.service';
 import { DeployService } from '../deploy/deploy.service';
 import { webhookSecretsProjector } from './projections/webhook-secrets.projector';
 import { decideDelivery, parseDelivery } from './push-payload';
@@ -35,7 +34,6 @@ export class WebhooksService implements OnModuleInit {
     private readonly streams: StreamHandler,
     private readonly projections: Projections,
     private readonly secrets: SecretBox,
-    private readonly apps: AppsService,
     private readonly deploy: DeployService,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
   ) {}
@@ -68,16 +66,14 @@ export class WebhooksService implements OnModuleInit {
       throw new DomainError(ErrorCode.NotFound, `unknown webhook provider "${providerName.slice(0, 40)}": use one of ${WEBHOOK_PROVIDERS.join(', ')}`);
     }
     const provider: WebhookProvider = providerName;
-    const secret = await this.secretOf(appId);
-    if (secret === undefined) return this.refuse(provider, 'unknown_app');
-    const verdict = verifySignature(provider, headers, body, secret);
+    const hook = await this.hookOf(appId);
+    if (hook === undefined) return this.refuse(provider, 'unknown_app');
+    const verdict = verifySignature(provider, headers, body, hook.secret);
     if (!verdict.ok) return this.refuse(provider, verdict.reason);
 
     const delivery = parseDelivery(provider, headers, body);
     if ('error' in delivery) throw new DomainError(ErrorCode.InvalidInput, `the ${provider} webhook could not be read: ${delivery.error}`);
-    const app = await this.apps.get(appId);
-    const decision =
-      app.source.type === 'git' ? decideDelivery(delivery, app.source.branch) : { action: 'ignore' as const, reason: 'the app deploys an image, not a git branch' };
+    const decision = hook.branch !== null ? decideDelivery(delivery, hook.branch) : { action: 'ignore' as const, reason: 'the app deploys an image, not a git branch' };
 
     const received: ReceivedDelivery = { provider, deliveryId: delivery.deliveryId, appId, event: delivery.event };
     if (decision.branch) received.branch = decision.branch;
@@ -121,13 +117,16 @@ export class WebhooksService implements OnModuleInit {
     throw new DomainError(ErrorCode.Unauthorized, REFUSED);
   }
 
-  /** The app's webhook secret in plaintext, or undefined when there is no such live app (or it cannot be unsealed). */
-  private async secretOf(appId: string): Promise<string | undefined> {
+  /** The app's webhook secret in plaintext and its branch, or undefined when there is no such live app (or the secret cannot be unsealed). */
+  private async hookOf(appId: string): Promise<{ secret: string; branch: string | null } | undefined> {
     if (!isUuid(appId)) return undefined;
-    const { rows } = await this.pool.query<{ encrypted: string }>('SELECT encrypted FROM webhook_secrets WHERE app_id = $1', [appId]);
+    const { rows } = await this.pool.query<{ encrypted: string; branch: string | null }>(
+      'SELECT encrypted, branch FROM webhook_secrets WHERE app_id = $1 AND encrypted IS NOT NULL',
+      [appId],
+    );
     if (!rows[0]) return undefined;
     try {
-      return this.secrets.open(rows[0].encrypted);
+      return { secret: this.secrets.open(rows[0].encrypted), branch: rows[0].branch };
     } catch {
       this.log.warn({ appId }, 'the webhook secret cannot be unsealed: BERTH_SECRET_KEY changed since it was set; rotate it (POST /api/apps/:id/webhook-secret)');
       return undefined;
