@@ -151,6 +151,16 @@ describe('webhooks API (real PostgreSQL)', () => {
     }
   });
 
+  it('names a delivery without a delivery header by its body, per app', async () => {
+    const twin = await createApp('twin');
+    const body = repointedPush('github', { repoUrl: REPO, branch: 'main', commit: freshCommit() });
+    const to = (target: { id: string; webhookSecret: string }) =>
+      send('github', target.id, body, { 'x-github-event': 'push', ...signatureHeaders('github', target.webhookSecret, body) });
+    expect((await to(app)).status).toBe(202);
+    expect((await to(app)).status).toBe(200); // the same body again: the same delivery
+    expect((await to(twin)).status).toBe(202); // another app's webhook: its own delivery
+  });
+
   it('answers 200 with the reason and deploys nothing for a ping, a tag push, another branch and a branch deletion', async () => {
     const deploymentsBefore = (await deploymentsOf(app.id)).length;
     const sign = (provider: WebhookProvider, body: Buffer, headers: Record<string, string>) =>

@@ -4,7 +4,7 @@ import type { WorkerCapacity } from './worker';
 /**
  * Every event Berth records. Past tense, a string `type`, a JSON `data`.
  * Streams: `app-<id>`, `appname-<name>`, `deployment-<id>`, `worker-<id>`, `token-<id>`,
- * `webhookdelivery-<provider>-<delivery id>`.
+ * `webhookdelivery-<provider>-<app id>-<delivery id>`.
  */
 export type AppEvent =
   | { type: 'AppCreated'; data: { appId: string; spec: AppSpec } }
@@ -51,7 +51,7 @@ export type WorkerEvent =
 export type TokenEvent = { type: 'TokenIssued'; data: { tokenId: string; name: string; role: 'admin'; tokenHash: string } };
 
 /**
- * Stream `webhookdelivery-<provider>-<delivery id>`: a verified delivery, recorded once, so the same
+ * Stream `webhookdelivery-<provider>-<app id>-<delivery id>`: a verified delivery, recorded once, so the same
  * delivery sent twice deploys once. `deploymentId` is set when it deploys (that deployment's
  * DeploymentRequested carries this event's id as causationId); `ignored` says why it did not.
  */
@@ -70,7 +70,7 @@ export const streamIds = {
   deployment: (id: string) => `deployment-${id}`,
   worker: (id: string) => `worker-${id}`,
   token: (id: string) => `token-${id}`,
-  webhookDelivery: (provider: string, deliveryId: string) => `webhookdelivery-${provider}-${deliveryId}`,
+  webhookDelivery: (provider: string, appId: string, deliveryId: string) => `webhookdelivery-${provider}-${appId}-${deliveryId}`,
 };
 
 export type { AppSource };

@@ -23,7 +23,8 @@ export interface DeliveryState {
 }
 
 /**
- * Stream `webhookdelivery-<provider>-<delivery id>`: a delivery is recorded once. Appending at 'no_stream'
+ * Stream `webhookdelivery-<provider>-<app id>-<delivery id>`: a delivery is recorded once (per app: one
+ * body sent to two apps' URLs without a delivery header is two deliveries). Appending at 'no_stream'
  * means two copies arriving together cannot both be recorded; the second decides nothing.
  */
 export const deliveryDecider: Decider<DeliveryState, RecordDelivery, WebhookEvent> = {

@@ -82,7 +82,7 @@ export class WebhooksService implements OnModuleInit {
     else received.ignored = decision.reason;
 
     const webhookMeta = { actor: `webhook:${provider}`, correlationId: meta.correlationId };
-    const stream = streamIds.webhookDelivery(provider, delivery.deliveryId);
+    const stream = streamIds.webhookDelivery(provider, appId, delivery.deliveryId);
     const recorded = await this.streams.handle(stream, 'webhookdelivery', deliveryDecider, { type: 'RecordDelivery', delivery: received }, webhookMeta, {
       waitForProjections: false,
     });
