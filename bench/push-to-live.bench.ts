@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Client } from 'pg';
 import { signatureHeaders, verifySignature } from '../apps/control-plane/src/modules/webhooks/webhook-verify';
 import { createAppRepo, pushCommit } from '../test/support/git-fixture';
 import { referencePayload, repointedPush } from '../test/support/webhook-fixtures';
@@ -61,21 +62,52 @@ async function bareDeploy(repoUrl: string, message: string): Promise<number> {
   }
 }
 
+/** Where a Berth push-to-live spends its time, from the deployment's own events (ms between them). */
+const PHASES = [
+  ['webhook -> DeploymentRequested', 'start', 'DeploymentRequested'],
+  ['placed (-> JobAssigned)', 'DeploymentRequested', 'JobAssigned'],
+  ['git mirror fetch + checkout (-> JobStarted)', 'JobAssigned', 'JobStarted'],
+  ['docker build (-> ImageBuilt)', 'JobStarted', 'ImageBuilt'],
+  ['container start (-> ContainerStarted)', 'ImageBuilt', 'ContainerStarted'],
+  ['health check (-> JobSucceeded)', 'ContainerStarted', 'JobSucceeded'],
+  ['endpoint seen serving it', 'JobSucceeded', 'end'],
+] as const;
+const phases: Record<string, number[]> = {};
+
+async function recordPhases(platform: Platform, deploymentId: string, startedAtMs: number, endedAtMs: number): Promise<void> {
+  const db = new Client({ connectionString: platform.databaseUrl });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ type: string; at: Date }>(`SELECT type, occurred_at AS at FROM events WHERE stream_id = $1 ORDER BY version`, [`deployment-${deploymentId}`]);
+    const at: Record<string, number> = { start: startedAtMs, end: endedAtMs };
+    for (const r of rows) at[r.type] ??= r.at.getTime();
+    for (const [name, from, to] of PHASES) if (at[from] !== undefined && at[to] !== undefined) (phases[name] ??= []).push(at[to] - at[from]);
+  } finally {
+    await db.end();
+  }
+}
+
 /** Signed GitHub push of `commit`, then the app's endpoint polled until it serves `message`. */
 async function berthPushToLive(platform: Platform, app: { id: string; webhookSecret: string }, repoUrl: string, commit: string, message: string): Promise<number> {
   const body = repointedPush('github', { repoUrl, branch: 'main', commit });
   const started = performance.now();
+  const startedAt = Date.now();
   const res = await fetch(`${platform.base}/api/webhooks/github/${app.id}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': randomUUID(), ...signatureHeaders('github', app.webhookSecret, body) },
     body,
   });
   if (res.status !== 202) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
+  const { deploymentId } = (await res.json()) as { deploymentId: string };
   const until = Date.now() + 180_000;
   while (Date.now() < until) {
     const view = (await platform.api(`/api/apps/${app.id}`)).body;
     const address = view?.endpoints?.[0]?.address;
-    if (address && (await pageOf(`http://${address}/`)).includes(message)) return performance.now() - started;
+    if (address && (await pageOf(`http://${address}/`)).includes(message)) {
+      const elapsed = performance.now() - started;
+      await recordPhases(platform, deploymentId, startedAt, startedAt + elapsed);
+      return elapsed;
+    }
     await sleep(POLL_MS);
   }
   throw new Error(`the app never served ${message}`);
@@ -180,6 +212,7 @@ export async function run(): Promise<BenchRow[]> {
     const app = created.body as { id: string; webhookSecret: string };
     // Warm both paths: the base image, Berth's mirror of its repository, the bare script's first build.
     await berthPushToLive(platform, app, berthRepo.url, berthRepo.head, 'push warm-up (berth)');
+    for (const k of Object.keys(phases)) delete phases[k];
     await bareDeploy(bareRepo.url, 'push warm-up (bare)');
     const berth: number[] = [];
     const bare: number[] = [];
@@ -202,6 +235,9 @@ export async function run(): Promise<BenchRow[]> {
       { benchmark: 'push to live', metric: 'bare clone+build+run+wait, median', value: median(bare), unit: 'ms', note: `all: ${bare.map((x) => x.toFixed(0)).join(' ')}` },
       { benchmark: 'push to live', metric: 'ratio Berth / bare', value: median(berth) / median(bare), unit: 'x', goal: '<= 1.0' },
     ];
+    for (const [name] of PHASES) {
+      if (phases[name]) rows.push({ benchmark: 'push to live', metric: `  Berth phase: ${name}, median`, value: median(phases[name]), unit: 'ms' });
+    }
     rows.push(...(await cachedRedeploy(platform, app, berthRepo.url, berthRepo.head)));
     rows.push(...(await throughput(platform, app)));
     return rows;
