@@ -82,6 +82,23 @@ describe('Git (real git, file:// repositories)', () => {
     }
   });
 
+  it('fetches a named commit that is not on the branch by its sha', async () => {
+    const own = await createAppRepo({ message: 'main one' });
+    try {
+      await (await git.clone({ repoUrl: own.url, branch: 'main', label: 's-1' }, () => undefined)).remove();
+      own.branch = 'side';
+      const side = await pushCommit(own, 'side one');
+      own.branch = 'main';
+      const checkout = await git.clone({ repoUrl: own.url, branch: 'main', commit: side, label: 's-2' }, () => undefined);
+      expect(checkout.commit).toBe(side);
+      expect(await readFile(path.join(checkout.dir, 'index.html'), 'utf8')).toBe('side one\n');
+      await checkout.remove();
+      await expect(git.clone({ repoUrl: own.url, branch: 'main', commit: 'f'.repeat(40), label: 's-3' }, () => undefined)).rejects.toBeInstanceOf(GitError);
+    } finally {
+      await own.remove();
+    }
+  });
+
   it('lets concurrent jobs of one repository share its mirror without corrupting it', async () => {
     const own = await createAppRepo({ message: 'c1' });
     try {

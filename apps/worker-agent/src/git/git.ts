@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 
 const CLONE_TIMEOUT_MS = 10 * 60_000;
+const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;
 
 export interface CloneRequest {
   repoUrl: string;
@@ -152,20 +153,31 @@ export class Git {
         if (!exists && !(await has(`refs/heads/${req.branch}`))) {
           throw new GitError(`git clone of ${url} (branch ${req.branch}) failed: Remote branch ${req.branch} not found in upstream origin`);
         }
-        const target = `${req.commit ?? `refs/heads/${req.branch}`}^{commit}`;
-        const revParse = () => step(`git rev-parse of ${req.commit ?? req.branch}`, ['rev-parse', '--verify', '--quiet', '--end-of-options', target]);
-        let sha = await revParse().catch(() => undefined);
-        if (sha === undefined && req.commit) {
-          // A commit that is not on the branch (yet): ask for it by name.
-          await step(`git fetch of commit ${req.commit} from ${url}`, ['fetch', '--quiet', 'origin', req.commit]);
-          sha = await revParse();
-        }
-        if (sha === undefined) throw new GitError(`git rev-parse of ${req.branch} failed: no such branch in the mirror of ${url}`);
         // The commit's files into the build directory through an index of its own: the mirror is only read.
         const index = { GIT_INDEX_FILE: `${dir}.index` };
+        const checkout = (sha: string) => step(`git checkout of commit ${sha}`, ['--work-tree', dir, 'checkout', '--force', `${sha}^{commit}`, '--', '.'], mirror, index);
+        const fetchCommit = (sha: string) => step(`git fetch of commit ${sha} from ${url}`, ['fetch', '--quiet', 'origin', sha]);
+        let sha: string;
         try {
-          await step(`git read-tree of ${sha}`, ['--work-tree', dir, 'read-tree', sha], mirror, index);
-          await step(`git checkout of commit ${sha}`, ['--work-tree', dir, 'checkout-index', '--all', '--force'], mirror, index);
+          if (req.commit && FULL_SHA.test(req.commit)) {
+            // A full sha (a push event's) needs no rev-parse; a commit that is not on the branch is asked for by name.
+            sha = req.commit.toLowerCase();
+            await checkout(sha).catch(async () => {
+              await fetchCommit(sha);
+              await checkout(sha);
+            });
+          } else {
+            const target = `${req.commit ?? `refs/heads/${req.branch}`}^{commit}`;
+            const revParse = () => step(`git rev-parse of ${req.commit ?? req.branch}`, ['rev-parse', '--verify', '--quiet', '--end-of-options', target]);
+            let found = await revParse().catch(() => undefined);
+            if (found === undefined && req.commit) {
+              await fetchCommit(req.commit);
+              found = await revParse();
+            }
+            if (found === undefined) throw new GitError(`git rev-parse of ${req.branch} failed: no such branch in the mirror of ${url}`);
+            sha = found;
+            await checkout(sha);
+          }
         } finally {
           await rm(`${dir}.index`, { force: true });
         }
