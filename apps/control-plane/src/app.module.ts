@@ -14,6 +14,7 @@ import { EventsModule } from './modules/events/events.module';
 import { HealthModule } from './modules/health/health.module';
 import { RoutingModule } from './modules/routing/routing.module';
 import { SchedulerModule } from './modules/scheduler/scheduler.module';
+import { WebhooksModule } from './modules/webhooks/webhooks.module';
 import { WorkersModule } from './modules/workers/workers.module';
 
 @Module({})
@@ -34,7 +35,7 @@ export class AppModule {
             },
             // Traefik polls its two endpoints every few seconds: a log line each would drown everything else.
             autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/metrics' || req.url?.startsWith('/v1/traefik/') === true },
-            redact: ['req.headers.authorization'],
+            redact: ['req.headers.authorization', 'req.headers["x-gitlab-token"]'],
           },
         }),
         DatabaseModule,
@@ -47,6 +48,7 @@ export class AppModule {
         WorkersModule,
         RoutingModule,
         DomainsModule,
+        WebhooksModule,
         ...(mode === 'serve' ? [SchedulerModule] : []),
       ],
     };
