@@ -1,5 +1,6 @@
 import { CreateEventStore1700000000000 } from './1700000000000-CreateEventStore';
 import { CreateReadModelsAndTelemetry1700000000001 } from './1700000000001-CreateReadModelsAndTelemetry';
+import { CreateAlertsAndUsage1700000000300 } from './1700000000300-CreateAlertsAndUsage';
 
 /** Every migration, in order. The schema changes only through these. */
-export const migrations = [CreateEventStore1700000000000, CreateReadModelsAndTelemetry1700000000001];
+export const migrations = [CreateEventStore1700000000000, CreateReadModelsAndTelemetry1700000000001, CreateAlertsAndUsage1700000000300];

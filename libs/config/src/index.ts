@@ -61,6 +61,21 @@ export interface ControlPlaneConfig {
   logLevel: LogLevel;
   /** How often projectors and the scheduler poll when no NOTIFY woke them. */
   pollIntervalMs: number;
+  alerts: AlertsConfig;
+}
+
+export interface AlertsConfig {
+  /** How often the alert poller walks every enabled rule (seed 6). */
+  tickMs: number;
+  /** Signs webhook bodies (HMAC-SHA256, header X-Berth-Signature); unset: webhooks go unsigned. */
+  webhookSecret?: string;
+  /** SMTP server for email channels (smtp:// or smtps://); unset: email deliveries fail with a reason. */
+  smtpUrl?: string;
+  smtpFrom: string;
+  /** First retry delay of a failed delivery; doubles per attempt up to 15 minutes. */
+  retryBaseMs: number;
+  /** Attempts per delivery before it is given up as failed. */
+  maxAttempts: number;
 }
 
 export function loadControlPlaneConfig(env: Env = process.env): ControlPlaneConfig {
@@ -73,6 +88,14 @@ export function loadControlPlaneConfig(env: Env = process.env): ControlPlaneConf
     baseDomain: str(env, 'BERTH_BASE_DOMAIN'),
     logLevel: logLevel(env),
     pollIntervalMs: int(env, 'BERTH_POLL_INTERVAL_MS', 1000, 10, 60_000),
+    alerts: {
+      tickMs: int(env, 'BERTH_ALERT_TICK_MS', 30_000, 100, 3_600_000),
+      webhookSecret: str(env, 'BERTH_ALERT_WEBHOOK_SECRET'),
+      smtpUrl: url(env, 'BERTH_SMTP_URL'),
+      smtpFrom: str(env, 'BERTH_SMTP_FROM') ?? 'berth@localhost',
+      retryBaseMs: int(env, 'BERTH_ALERT_RETRY_BASE_MS', 5_000, 10, 3_600_000),
+      maxAttempts: int(env, 'BERTH_ALERT_MAX_ATTEMPTS', 10, 1, 100),
+    },
   };
 }
 

@@ -55,7 +55,28 @@ export type WorkerEvent =
 
 export type TokenEvent = { type: 'TokenIssued'; data: { tokenId: string; name: string; role: 'admin'; tokenHash: string } };
 
-export type BerthEvent = AppEvent | AppNameEvent | DeploymentEvent | WorkerEvent | TokenEvent;
+export type AlertKind = 'cpu' | 'memory' | 'restarts' | 'offline' | 'crashloop' | 'deployment_failed';
+export type AlertChannel = { type: 'webhook'; url: string } | { type: 'slack'; url: string } | { type: 'email'; to: string };
+export interface AlertRuleSettings {
+  kind: AlertKind;
+  /** Threshold kinds only: percent (cpu, memory) or a count (restarts). */
+  threshold?: number;
+  /** Threshold kinds only: the debounce window of both edges (restarts: the counting window). */
+  sustainMinutes?: number;
+  enabled: boolean;
+  channels: AlertChannel[];
+}
+
+/** Stream `alertrule-<id>`: a rule's settings and its edges (at most one incident open at a time). */
+export type AlertEvent =
+  | { type: 'AlertRuleCreated'; data: { ruleId: string; appId: string } & AlertRuleSettings }
+  | { type: 'AlertRuleChanged'; data: { ruleId: string; appId: string } & AlertRuleSettings }
+  | { type: 'AlertRuleDeleted'; data: { ruleId: string; appId: string } }
+  /** `channels`: where this edge is told, as the rule said when it fired (the outbox is built from it). */
+  | { type: 'AlertFired'; data: { ruleId: string; appId: string; incidentId: string; kind: AlertKind; value?: number; at: string; channels: AlertChannel[] } }
+  | { type: 'AlertResolved'; data: { ruleId: string; appId: string; incidentId: string; kind: AlertKind; value?: number; at: string; channels: AlertChannel[] } };
+
+export type BerthEvent = AppEvent | AppNameEvent | DeploymentEvent | WorkerEvent | TokenEvent | AlertEvent;
 export type BerthEventType = BerthEvent['type'];
 export type EventOfType<T extends BerthEventType> = Extract<BerthEvent, { type: T }>;
 
@@ -65,6 +86,7 @@ export const streamIds = {
   deployment: (id: string) => `deployment-${id}`,
   worker: (id: string) => `worker-${id}`,
   token: (id: string) => `token-${id}`,
+  alertRule: (id: string) => `alertrule-${id}`,
 };
 
 export type { AppSource };
