@@ -3,6 +3,7 @@ import type { ControlPlaneConfig } from '@berth/config';
 import { LoggerModule } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { BackgroundModule } from './common/background.module';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { AppsModule } from './modules/apps/apps.module';
@@ -35,6 +36,7 @@ export class AppModule {
           },
         }),
         DatabaseModule,
+        BackgroundModule,
         AuthModule,
         HealthModule,
         EventsModule,

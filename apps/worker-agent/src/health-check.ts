@@ -5,6 +5,7 @@
  * Time is injected: the cadence is tested with a fake clock.
  */
 import http from 'node:http';
+import type { Clock } from '@berth/core';
 import type { ContainerState } from './runtimes/runtime';
 
 /** Delays after the first failed tries; after these, HEALTH_CHECK_INTERVAL_MS. */
@@ -103,7 +104,7 @@ export function httpProbe(url: string, timeoutMs: number): Promise<ProbeResult> 
   });
 }
 
-export const realClock = {
-  now: () => Date.now(),
-  sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
-};
+/** The time a health check needs, from the one Clock. */
+export function timeFrom(clock: Clock): Pick<HealthCheckDeps, 'now' | 'sleep'> {
+  return { now: () => clock.now().getTime(), sleep: (ms) => clock.sleep(ms) };
+}

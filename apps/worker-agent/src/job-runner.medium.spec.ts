@@ -7,7 +7,7 @@ import { docker, ensureBusyboxImage, removeContainersByLabel, removeAppImages, r
 import { FIXTURE_APP_PORT, createAppRepo, pushCommit } from '../../../test/support/git-fixture';
 import type { AppRepo } from '../../../test/support/git-fixture';
 import { Git } from './git/git';
-import { realClock } from './health-check';
+import { systemClock } from '@berth/core';
 import { JobRunner } from './job-runner';
 import type { JobRunnerOptions } from './job-runner';
 import type { JobEvent, JobMessages, JobReporter } from './jobs/job-reporter';
@@ -214,7 +214,7 @@ describe.skipIf(!hasDocker)('JobRunner (real Docker, real git)', () => {
     const DRAIN_MS = 12_345;
     let openGate: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (openGate = resolve));
-    const clock = { now: realClock.now, sleep: (ms: number) => (ms === DRAIN_MS ? gate : realClock.sleep(ms)) };
+    const clock = { ...systemClock, sleep: (ms: number) => (ms === DRAIN_MS ? gate : systemClock.sleep(ms)) };
     const reporter = new RecordingReporter();
     const r = runner(reporter, { previousContainerDrainMs: DRAIN_MS, clock });
 

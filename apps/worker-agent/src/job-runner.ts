@@ -7,11 +7,11 @@
 import { APP_DELETED_REASON } from '@berth/contracts';
 import type { AppRemoveReply, JobSpec } from '@berth/contracts';
 import type { Logger } from 'pino';
-import type { Cloner, Clock, DeployContext } from './jobs/deploy-job';
+import { systemClock, type Clock } from '@berth/core';
+import type { Cloner, DeployContext } from './jobs/deploy-job';
 import { runDeployJob } from './jobs/deploy-job';
 import type { JobReporter, JobResult } from './jobs/job-reporter';
 import type { ProbeResult } from './health-check';
-import { realClock } from './health-check';
 import type { Runtime } from './runtimes/runtime';
 
 /** Jobs of different apps that run at the same time. */
@@ -82,7 +82,7 @@ export class JobRunner {
       healthCheckDeadlineMs: options.healthCheckDeadlineMs,
       previousContainerDrainMs: options.previousContainerDrainMs ?? 5_000,
       stopTimeoutSec: options.stopTimeoutSec ?? 10,
-      clock: options.clock ?? realClock,
+      clock: options.clock ?? systemClock,
       logger: this.log,
       probe: options.probe,
       inBackground: (work) => {

@@ -3,6 +3,7 @@
  * atomically), stream reads, and the global read in (transaction_id, global_position) order that never
  * skips an event committed late. Subscribers wake on the NOTIFY each append sends on commit.
  */
+import { systemClock } from '@berth/core';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { appendOne, appendStreams, checkAppends, isDeadlock, StreamRaceError } from './append-streams';
@@ -43,7 +44,7 @@ export class EventStore implements EventSource {
   ) {
     this.channel = options.notifyChannel ?? DEFAULT_NOTIFY_CHANNEL;
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(this.channel)) throw new RangeError(`notifyChannel "${this.channel}" must be a plain SQL identifier`);
-    this.clock = options.clock ?? (() => new Date());
+    this.clock = options.clock ?? (() => systemClock.now());
     this.newId = options.newId ?? randomUUID;
     this.logger = options.logger ?? noopLogger;
     this.waker = new EventWaker({ connection: pool.options, channel: this.channel, pollIntervalMs: options.pollIntervalMs, logger: this.logger });

@@ -9,6 +9,7 @@ import { backoffDelay, delay, type BackoffOptions } from './backoff';
 import { compareCursors, cursorOfAppend } from './cursor';
 import { ProjectionWaitTimeoutError } from './errors';
 import { readAllOn } from './event-rows';
+import { systemClock, type Clock } from '@berth/core';
 import { noopLogger, type Logger } from './logger';
 import { START, type Cursor, type Projector } from './types';
 import { BlockedRetry, WakeSignal } from './wake-signal';
@@ -21,6 +22,8 @@ export interface ProjectorRunnerOptions {
   /** Backoff for a failing projector; default 100 ms doubling to 10 s. */
   retry?: BackoffOptions;
   logger?: Logger;
+  /** Measures backoff and how long events were held back; default the system clock. */
+  clock?: Clock;
 }
 
 /** What the runner needs from the store: wakes when events may have been appended. */
@@ -43,6 +46,7 @@ const LOCK_CHECKPOINT_SQL = `SELECT transaction_id::text AS transaction_id, glob
 export class ProjectorRunner {
   private readonly batchSize: number;
   private readonly logger: Logger;
+  private readonly clock: Clock;
   private readonly checkpoints = new Map<string, Cursor>();
   private readonly progressListeners = new Set<() => void>();
   private readonly failures = new Map<string, { attempts: number; retryAt: number }>();
@@ -60,6 +64,7 @@ export class ProjectorRunner {
     if (twice) throw new RangeError(`two projectors are named ${twice}; checkpoints are kept by name`);
     this.batchSize = opts.batchSize ?? 500;
     this.logger = opts.logger ?? noopLogger;
+    this.clock = opts.clock ?? systemClock;
   }
 
   /** Keeps every projector caught up in the background until stop(). */
@@ -137,13 +142,13 @@ export class ProjectorRunner {
       const batch = await this.processBatch(projector);
       if (batch.count === this.batchSize) continue;
       if (!batch.blocked) return;
-      blockedSince = batch.count > 0 ? undefined : (blockedSince ?? Date.now());
-      if (blockedSince !== undefined && Date.now() - blockedSince >= HELD_BACK_WARNING_MS) {
+      blockedSince = batch.count > 0 ? undefined : (blockedSince ?? this.clock.now().getTime());
+      if (blockedSince !== undefined && this.clock.now().getTime() - blockedSince >= HELD_BACK_WARNING_MS) {
         this.logger.warn(
-          { projector: projector.name, heldBackMs: Date.now() - blockedSince },
+          { projector: projector.name, heldBackMs: this.clock.now().getTime() - blockedSince },
           'events are held back by a long transaction in flight on this PostgreSQL server (any database); see pg_stat_activity rows with a backend_xid, oldest xact_start first',
         );
-        blockedSince = Date.now();
+        blockedSince = this.clock.now().getTime();
       }
       await delay(blockedRetry.next(true, batch.count > 0));
     }
@@ -168,7 +173,7 @@ export class ProjectorRunner {
     const idle = { more: false, blocked: false, progressed: false };
     if (signal.aborted) return idle;
     const failure = this.failures.get(projector.name);
-    if (failure && failure.retryAt > Date.now()) return idle;
+    if (failure && failure.retryAt > this.clock.now().getTime()) return idle;
     try {
       const batch = await this.processBatch(projector);
       if (failure) this.logger.info({ projector: projector.name }, 'projector recovered');
@@ -177,7 +182,7 @@ export class ProjectorRunner {
     } catch (err) {
       const attempts = (failure?.attempts ?? 0) + 1;
       const retryInMs = backoffDelay(attempts - 1, this.opts.retry ?? DEFAULT_RETRY);
-      this.failures.set(projector.name, { attempts, retryAt: Date.now() + retryInMs });
+      this.failures.set(projector.name, { attempts, retryAt: this.clock.now().getTime() + retryInMs });
       this.logger.error({ err, projector: projector.name, attempts, retryInMs }, 'projector failed; its batch was rolled back and will be retried');
       return idle;
     }
@@ -185,7 +190,7 @@ export class ProjectorRunner {
 
   private nextWaitMs(): number {
     let ms = this.opts.pollIntervalMs ?? Infinity;
-    for (const f of this.failures.values()) ms = Math.min(ms, f.retryAt - Date.now());
+    for (const f of this.failures.values()) ms = Math.min(ms, f.retryAt - this.clock.now().getTime());
     return ms;
   }
 

@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
-/** Time and ids are injected so every timing rule is testable with a fake clock. */
-export interface Clock {
-  now(): Date;
-}
+/** Time comes from @berth/core's one Clock (now + timers), injected as CLOCK; ids are injected too. */
+export { systemClock, type Clock } from '@berth/core';
 export const CLOCK = Symbol('Clock');
-export const systemClock: Clock = { now: () => new Date() };
 
 export interface IdGenerator {
   newId(): string;

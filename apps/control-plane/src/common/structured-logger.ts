@@ -1,14 +1,8 @@
 import type { Logger as NestLogger } from '@nestjs/common';
+import type { Logger } from '@berth/core';
 
-/** The `(fields, message)` logger the event store and background loops take, backed by a Nest logger (pino). */
-export interface StructuredLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-export function structuredLogger(logger: NestLogger): StructuredLogger {
+/** @berth/core's `(fields, message)` Logger, backed by a Nest logger (pino): for the event store and background loops. */
+export function structuredLogger(logger: NestLogger): Logger {
   return {
     debug: (o, m) => logger.debug({ ...o, msg: m }),
     info: (o, m) => logger.log({ ...o, msg: m }),

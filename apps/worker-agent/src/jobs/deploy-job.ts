@@ -8,7 +8,8 @@ import type { JobSpec } from '@berth/contracts';
 import type { Logger } from 'pino';
 import type { Checkout, CloneRequest } from '../git/git';
 import { GitError } from '../git/git';
-import { httpProbe, waitUntilHealthy } from '../health-check';
+import type { Clock } from '@berth/core';
+import { httpProbe, timeFrom, waitUntilHealthy } from '../health-check';
 import type { ProbeResult } from '../health-check';
 import { RuntimeError, imageTag } from '../runtimes/runtime';
 import type { Runtime, RuntimeContainer } from '../runtimes/runtime';
@@ -20,11 +21,6 @@ export const FAILURE_LOG_TAIL_LINES = 50;
 
 export interface Cloner {
   clone(req: CloneRequest, onLog: (line: string) => void): Promise<Checkout>;
-}
-
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
 }
 
 export interface DeployContext {
@@ -58,7 +54,7 @@ function reasonOf(err: unknown): string {
  */
 export async function runDeployJob(job: JobSpec, ctx: DeployContext, adopted?: RuntimeContainer): Promise<JobResult> {
   const log = ctx.logger.child({ jobId: job.jobId, appId: job.appId, deploymentId: job.deploymentId });
-  const logs = new LogBatcher(job.jobId, ctx.reporter, () => new Date(ctx.clock.now()), { startSeq: job.logSeqStart ?? 0 });
+  const logs = new LogBatcher(job.jobId, ctx.reporter, () => ctx.clock.now(), { startSeq: job.logSeqStart ?? 0 });
   const source = job.app.source;
   const phase = source.type === 'git' ? 'building' : 'starting';
   let started = false;
@@ -123,7 +119,7 @@ export async function runDeployJob(job: JobSpec, ctx: DeployContext, adopted?: R
     const { containerId } = container;
     const health = await waitUntilHealthy(
       { hostPort: container.hostPort, path: job.app.healthCheckPath ?? DEFAULT_HEALTH_CHECK_PATH, deadlineMs: ctx.healthCheckDeadlineMs },
-      { probe: ctx.probe ?? httpProbe, containerState: () => ctx.runtime.state(containerId), now: ctx.clock.now, sleep: ctx.clock.sleep },
+      { probe: ctx.probe ?? httpProbe, containerState: () => ctx.runtime.state(containerId), ...timeFrom(ctx.clock) },
     );
     if (!health.healthy) throw new RuntimeError('start_failed', health.reason);
     logs.push(`healthy after ${health.attempts} tries (${health.elapsedMs} ms, HTTP ${health.status})`);

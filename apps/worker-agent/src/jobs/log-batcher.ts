@@ -1,3 +1,4 @@
+import { systemClock } from '@berth/core';
 import type { JobReporter } from './job-reporter';
 
 export interface LogBatcherOptions {
@@ -26,7 +27,7 @@ export class LogBatcher {
   constructor(
     private readonly jobId: string,
     private readonly reporter: JobReporter,
-    private readonly now: () => Date = () => new Date(),
+    private readonly now: () => Date = () => systemClock.now(),
     options: Partial<LogBatcherOptions> = {},
   ) {
     this.options = { ...DEFAULTS, ...options };

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { LeaderLock } from './leader-lock';
+import type { LeaderLock } from '../../common/leader-lock';
 import type { PendingDeployment, WorkerSnapshot } from './scheduler';
 import { SchedulerLoop, type SchedulerDeps } from './scheduler.loop';
 import { workerSnapshot } from './scheduler.testing';

@@ -3,14 +3,12 @@
  * the replica holding the lock reads the queue and the workers, runs `schedule`, and applies the plan.
  * Plain TypeScript with its collaborators passed in, so it is tested without NestJS or a database.
  */
-import type { LeaderLock } from './leader-lock';
+import type { Logger } from '@berth/core';
+import type { LeaderLock } from '../../common/leader-lock';
 import { schedule, type PendingDeployment, type WorkerSnapshot } from './scheduler';
 
-export interface SchedulerLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+/** @berth/core's Logger, the one every background loop takes. */
+export type SchedulerLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
 
 export interface Timers {
   setInterval(fn: () => void, ms: number): unknown;

@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { ControlPlaneConfig } from '@berth/config';
 import { ConcurrencyError, EventStore } from '@berth/event-store';
-import { ID_GENERATOR, IdGenerator } from '../../common/clock';
+import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '../../common/clock';
+import { LeaderLocks } from '../../common/leader-locks.service';
 import { DomainError, ErrorCode } from '../../common/errors';
 import { CONTROL_PLANE_CONFIG } from '../../config/config.module';
 import { Projections } from '../../database/projections.service';
 import { DeployService } from '../deploy/deploy.service';
 import { WorkersRepository } from '../workers/workers.repository';
-import { PgAdvisoryLock, SCHEDULER_LOCK_KEY } from './leader-lock';
 import { SchedulerLoop, type SchedulerLogger } from './scheduler.loop';
 import type { WorkerSnapshot } from './scheduler';
 import { structuredLogger } from '../../common/structured-logger';
@@ -38,13 +38,12 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     private readonly projections: Projections,
     @Inject(CONTROL_PLANE_CONFIG) config: ControlPlaneConfig,
     @Inject(ID_GENERATOR) ids: IdGenerator,
+    @Inject(CLOCK) clock: Clock,
+    locks: LeaderLocks,
   ) {
     const logger: SchedulerLogger = structuredLogger(this.logger);
-    const lock = new PgAdvisoryLock(config.databaseUrl, SCHEDULER_LOCK_KEY, (err) =>
-      logger.warn({ err }, 'lost the scheduler lock (its connection dropped); another replica may take over'),
-    );
     this.loop = new SchedulerLoop({
-      lock,
+      lock: locks.named('scheduler'),
       listQueued: () => this.deploy.listQueued(),
       listWorkers: () => this.snapshots(),
       assign: (deploymentId, job) => this.deploy.assign(deploymentId, job).then(() => undefined),
@@ -53,7 +52,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       watch: (wake) => this.watch(wake),
       isSuperseded: (err) => err instanceof ConcurrencyError || (err instanceof DomainError && SUPERSEDED.has(err.code)),
       pollIntervalMs: config.pollIntervalMs,
-      timers: { setInterval: (fn, ms) => setInterval(fn, ms), clearInterval: (h) => clearInterval(h as NodeJS.Timeout) },
+      timers: { setInterval: (fn, ms) => clock.setInterval(fn, ms), clearInterval: (h) => clock.clearInterval(h as ReturnType<Clock['setInterval']>) },
       logger,
     });
   }

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE, docker, ensureBusyboxImage, removeContainersByLabel, removeAppImages, requireDockerOrSkip, tempDir } from '../../../../../test/support/docker';
 import { FIXTURE_APP_PORT, fixtureDockerfile } from '../../../../../test/support/git-fixture';
 import type { FixtureBehaviour } from '../../../../../test/support/git-fixture';
-import { httpProbe, realClock, waitUntilHealthy } from '../../health-check';
+import { systemClock } from '@berth/core';
+import { httpProbe, timeFrom, waitUntilHealthy } from '../../health-check';
 import { COMMIT_LABEL, RuntimeError, imageTag } from '../runtime';
 import type { StartSpec } from '../runtime';
 import { DockerRuntime } from './docker-runtime';
@@ -100,7 +101,7 @@ describe.skipIf(!hasDocker)('DockerRuntime (real Docker Engine)', () => {
 
   it('starts the app on 127.0.0.1 only, with labels, limits, env and no restart policy', async () => {
     const { containerId, hostPort } = await runtime.start(spec(images.healthy!, 'd-serve', { cpus: 0.5, commit: 'abc123' }));
-    const health = await waitUntilHealthy({ hostPort, path: '/', deadlineMs: 10_000 }, { ...realClock, probe: httpProbe, containerState: () => runtime.state(containerId) });
+    const health = await waitUntilHealthy({ hostPort, path: '/', deadlineMs: 10_000 }, { ...timeFrom(systemClock), probe: httpProbe, containerState: () => runtime.state(containerId) });
     expect(health.healthy).toBe(true);
     const res = await fetch(`http://127.0.0.1:${hostPort}/`);
     expect(await res.text()).toContain(message);

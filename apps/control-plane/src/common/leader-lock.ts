@@ -9,8 +9,18 @@ export interface LeaderLock {
   release(): Promise<void>;
 }
 
-/** The key pair of the scheduler's advisory lock: 'bert' and 1 (one per background loop). */
-export const SCHEDULER_LOCK_KEY: readonly [number, number] = [0x62657274, 1];
+/** The first key of every Berth advisory lock: 'bert'. The second names the loop. */
+export const LOCK_NAMESPACE = 0x62657274;
+/** The key pair of the scheduler's advisory lock (kept at 1, as before named locks existed). */
+export const SCHEDULER_LOCK_KEY: readonly [number, number] = [LOCK_NAMESPACE, 1];
+
+/** The advisory-lock key of a named background loop: a stable 31-bit hash of its name ('scheduler' keeps 1). */
+export function lockKeyOf(name: string): readonly [number, number] {
+  if (name === 'scheduler') return SCHEDULER_LOCK_KEY;
+  let h = 0x811c9dc5;
+  for (const ch of Buffer.from(name, 'utf8')) h = Math.imul(h ^ ch, 0x01000193) >>> 0;
+  return [LOCK_NAMESPACE, (h % 0x7ffffff0) + 16];
+}
 
 /**
  * A session-level PostgreSQL advisory lock on a dedicated connection (not one of the pool's, which
@@ -54,7 +64,7 @@ export class PgAdvisoryLock implements LeaderLock {
 
   private async connect(): Promise<Client> {
     if (this.client) return this.client;
-    const client = new Client({ connectionString: this.databaseUrl, keepAlive: true, application_name: 'berth-scheduler-lock' });
+    const client = new Client({ connectionString: this.databaseUrl, keepAlive: true, application_name: `berth-lock-${this.key[1]}` });
     const lost = (err: Error) => {
       if (this.client !== client) return;
       this.client = undefined;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, withAdmin, type TestDatabase } from '../../../../../test/support/database';
+import { createTestDatabase, withAdmin, type TestDatabase } from '../../../../test/support/database';
 import { PgAdvisoryLock } from './leader-lock';
 
 const KEY: [number, number] = [0x62657274, 99];
@@ -32,7 +32,7 @@ describe('PgAdvisoryLock (real PostgreSQL)', () => {
     const b = new PgAdvisoryLock(db.url, KEY);
     expect(await a.tryAcquire()).toBe(true);
     await withAdmin((c) =>
-      c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'berth-scheduler-lock'`, [db.name]),
+      c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'berth-lock-99'`, [db.name]),
     );
     expect(await lost).toBeInstanceOf(Error);
     expect(a.isHeld()).toBe(false);
