@@ -72,9 +72,25 @@ export type AlertEvent =
   | { type: 'AlertRuleCreated'; data: { ruleId: string; appId: string } & AlertRuleSettings }
   | { type: 'AlertRuleChanged'; data: { ruleId: string; appId: string } & AlertRuleSettings }
   | { type: 'AlertRuleDeleted'; data: { ruleId: string; appId: string } }
-  /** `channels`: where this edge is told, as the rule said when it fired (the outbox is built from it). */
-  | { type: 'AlertFired'; data: { ruleId: string; appId: string; incidentId: string; kind: AlertKind; value?: number; at: string; channels: AlertChannel[] } }
-  | { type: 'AlertResolved'; data: { ruleId: string; appId: string; incidentId: string; kind: AlertKind; value?: number; at: string; channels: AlertChannel[] } };
+  /**
+   * `channels`: where this edge is told, as the rule said at the time (the outbox is built from it).
+   * `cause`: the log position of the event a reaction decided the edge from (offline, crashloop,
+   * deployment_failed), so seeing that event again decides nothing.
+   */
+  | { type: 'AlertFired'; data: AlertEdgeData }
+  | { type: 'AlertResolved'; data: AlertEdgeData };
+
+export interface AlertEdgeData {
+  ruleId: string;
+  appId: string;
+  incidentId: string;
+  kind: AlertKind;
+  value?: number;
+  /** ISO 8601. */
+  at: string;
+  channels: AlertChannel[];
+  cause?: { transactionId: string; position: string };
+}
 
 export type BerthEvent = AppEvent | AppNameEvent | DeploymentEvent | WorkerEvent | TokenEvent | AlertEvent;
 export type BerthEventType = BerthEvent['type'];

@@ -1,0 +1,213 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AlertChannel, AlertKind } from '@berth/contracts';
+import type { Pool } from 'pg';
+import { PG_POOL } from '../../database/pg-pool';
+import { statusOf, type AlertPhase, type RuleState } from './alert-evaluator';
+import type { PolledRule } from './alert-tick';
+import { reconcileState } from './alert-tick';
+
+export interface AlertRuleView {
+  id: string;
+  appId: string;
+  kind: AlertKind;
+  threshold?: number;
+  sustainMinutes?: number;
+  enabled: boolean;
+  channels: AlertChannel[];
+  /** ok, pending_fire, firing, pending_resolve, or no_data (the last tick had no sample). */
+  status: AlertPhase | 'no_data';
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DeliveryAttempt {
+  at: string;
+  ok: boolean;
+  error?: string;
+}
+
+export interface DeliveryView {
+  id: string;
+  edge: 'fired' | 'resolved';
+  channel: AlertChannel;
+  status: 'pending' | 'sent' | 'failed';
+  attempts: DeliveryAttempt[];
+  sentAt?: string;
+}
+
+export interface IncidentView {
+  id: string;
+  ruleId: string;
+  kind: AlertKind;
+  state: 'firing' | 'resolved';
+  firedAt: string;
+  resolvedAt?: string;
+  value?: number;
+  deliveries: DeliveryView[];
+}
+
+interface RuleRow {
+  id: string;
+  app_id: string;
+  kind: AlertKind;
+  threshold: number | null;
+  sustain_minutes: number | null;
+  enabled: boolean;
+  channels: AlertChannel[];
+  open_incident_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+  phase: AlertPhase | null;
+  since: Date | null;
+  no_data: boolean | null;
+  value: number | null;
+  state_updated_at: Date | null;
+}
+
+const SELECT_RULES = `
+  SELECT r.id, r.app_id, r.kind, r.threshold, r.sustain_minutes, r.enabled, r.channels, r.open_incident_id, r.created_at, r.updated_at,
+         s.phase, s.since, s.no_data, s.value, s.updated_at AS state_updated_at
+  FROM alert_rules r LEFT JOIN alert_rule_states s ON s.rule_id = r.id`;
+
+/** Time-window kinds the poller evaluates; offline and deployment_failed are decided by reactions. */
+const POLLED_KINDS: AlertKind[] = ['cpu', 'memory', 'restarts', 'crashloop'];
+
+/** The alerts module's tables, and nothing else's. */
+@Injectable()
+export class AlertsRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  async listRules(appId: string): Promise<AlertRuleView[]> {
+    const { rows } = await this.pool.query<RuleRow>(`${SELECT_RULES} WHERE r.app_id = $1 ORDER BY r.created_at, r.id`, [appId]);
+    return rows.map(toRuleView);
+  }
+
+  async getRule(ruleId: string): Promise<AlertRuleView | undefined> {
+    const { rows } = await this.pool.query<RuleRow>(`${SELECT_RULES} WHERE r.id = $1`, [ruleId]);
+    return rows[0] && toRuleView(rows[0]);
+  }
+
+  /** Every enabled rule the poller evaluates, with its reconciled state and what it knows of its app. */
+  async pollRules(): Promise<PolledRule[]> {
+    const { rows } = await this.pool.query<RuleRow & { cpus: number | null; app_exists: boolean }>(
+      `SELECT r.id, r.app_id, r.kind, r.threshold, r.sustain_minutes, r.enabled, r.open_incident_id, r.updated_at,
+              s.phase, s.since, s.no_data, s.value, s.updated_at AS state_updated_at, a.cpus, (a.app_id IS NOT NULL) AS app_exists
+       FROM alert_rules r
+       LEFT JOIN alert_rule_states s ON s.rule_id = r.id
+       LEFT JOIN alert_apps a ON a.app_id = r.app_id
+       WHERE r.enabled AND r.kind = ANY($1)`,
+      [POLLED_KINDS],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      appId: r.app_id,
+      kind: r.kind,
+      threshold: r.threshold,
+      sustainMinutes: r.sustain_minutes,
+      enabled: r.enabled,
+      appExists: r.app_exists,
+      cpus: r.cpus,
+      state: stateOf(r),
+    }));
+  }
+
+  /** Container exits of these apps after `since`, per app. */
+  async exitsSince(appIds: string[], since: Date): Promise<Map<string, Date[]>> {
+    const out = new Map<string, Date[]>();
+    if (appIds.length === 0) return out;
+    const { rows } = await this.pool.query<{ app_id: string; at: Date }>(`SELECT app_id, at FROM alert_app_exits WHERE app_id = ANY($1::uuid[]) AND at > $2`, [
+      appIds,
+      since,
+    ]);
+    for (const r of rows) {
+      const list = out.get(r.app_id) ?? [];
+      list.push(r.at);
+      out.set(r.app_id, list);
+    }
+    return out;
+  }
+
+  /** Upserts the poller's state rows in one statement. */
+  async writeStates(states: { ruleId: string; state: RuleState }[], now: Date): Promise<void> {
+    if (states.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO alert_rule_states (rule_id, phase, since, no_data, value, updated_at)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::boolean[], $5::float8[], array_fill($6::timestamptz, ARRAY[cardinality($1::uuid[])]))
+       ON CONFLICT (rule_id) DO UPDATE SET phase = EXCLUDED.phase, since = EXCLUDED.since, no_data = EXCLUDED.no_data, value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
+      [
+        states.map((s) => s.ruleId),
+        states.map((s) => s.state.phase),
+        states.map((s) => s.state.since ?? null),
+        states.map((s) => s.state.noData),
+        states.map((s) => (s.state.value === undefined || !Number.isFinite(s.state.value) ? null : s.state.value)),
+        now,
+      ],
+    );
+  }
+
+  /** Enabled rules of one kind on one app (the reactions fire and resolve them). */
+  async ruleIdsOf(appId: string, kind: AlertKind): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM alert_rules WHERE app_id = $1 AND kind = $2 AND enabled`, [appId, kind]);
+    return rows.map((r) => r.id);
+  }
+
+  async incidents(appId: string, limit = 100): Promise<IncidentView[]> {
+    const { rows } = await this.pool.query<{
+      id: string;
+      rule_id: string;
+      kind: AlertKind;
+      state: 'firing' | 'resolved';
+      fired_at: Date;
+      resolved_at: Date | null;
+      value: number | null;
+      deliveries: { id: string; edge: 'fired' | 'resolved'; channel: AlertChannel; status: DeliveryView['status']; attempts: DeliveryAttempt[]; sent_at: string | null }[] | null;
+    }>(
+      `SELECT i.id, i.rule_id, i.kind, i.state, i.fired_at, i.resolved_at, i.value,
+              (SELECT json_agg(json_build_object('id', o.id, 'edge', o.edge, 'channel', o.channel, 'status', o.status, 'attempts', o.attempts, 'sent_at', o.sent_at)
+                               ORDER BY o.edge DESC, o.channel_key)
+               FROM alert_outbox o WHERE o.incident_id = i.id) AS deliveries
+       FROM alert_incidents i WHERE i.app_id = $1 ORDER BY i.fired_at DESC, i.id LIMIT $2`,
+      [appId, limit],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      ruleId: r.rule_id,
+      kind: r.kind,
+      state: r.state,
+      firedAt: r.fired_at.toISOString(),
+      ...(r.resolved_at ? { resolvedAt: r.resolved_at.toISOString() } : {}),
+      ...(r.value === null ? {} : { value: r.value }),
+      deliveries: (r.deliveries ?? []).map((d) => ({
+        id: d.id,
+        edge: d.edge,
+        channel: d.channel,
+        status: d.status,
+        attempts: d.attempts,
+        ...(d.sent_at ? { sentAt: new Date(d.sent_at).toISOString() } : {}),
+      })),
+    }));
+  }
+}
+
+function stateOf(r: RuleRow): RuleState {
+  const row = r.phase ? { phase: r.phase, since: r.since ?? undefined, noData: r.no_data ?? false, value: r.value ?? undefined, updatedAt: r.state_updated_at! } : undefined;
+  return reconcileState(row, { incidentOpen: r.open_incident_id !== null, updatedAt: r.updated_at });
+}
+
+function toRuleView(r: RuleRow): AlertRuleView {
+  const polled = POLLED_KINDS.includes(r.kind);
+  const state = stateOf(r);
+  const status = polled ? statusOf(state) : r.open_incident_id ? 'firing' : 'ok';
+  return {
+    id: r.id,
+    appId: r.app_id,
+    kind: r.kind,
+    ...(r.threshold === null ? {} : { threshold: r.threshold }),
+    ...(r.sustain_minutes === null ? {} : { sustainMinutes: r.sustain_minutes }),
+    enabled: r.enabled,
+    channels: r.channels,
+    status,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+}
