@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EventStore } from '@berth/event-store';
+import { Reactions } from '../apps/control-plane/src/common/reactions.service';
 import { AppDeletedReaction } from '../apps/control-plane/src/modules/deploy/app-deleted.reaction';
 import { startControlPlane, type RunningControlPlane } from './support/control-plane';
 import { createTestDatabase, type TestDatabase } from './support/database';
@@ -129,7 +130,8 @@ describe('deleting an app (real PostgreSQL, socket.io-client agents)', () => {
 
     // Ending them again is harmless: nothing left to end, nothing appended.
     const before = await countEvents(db.url);
-    expect(await cp.app.get(AppDeletedReaction).sweep(await cp.app.get(EventStore).headCursor())).toBe(0);
+    const appDeleted = (await cp.app.get(EventStore).readStream(`app-${appId}`)).find((e) => e.type === 'AppDeleted')!;
+    expect(await cp.app.get(AppDeletedReaction).handle(appDeleted)).toBe(0);
     // The agent's own answer for the job (it skips jobs of a removed app) agrees; a contradicting one is refused.
     expect(await send(busy.socket, 'job:failed', { jobId: job.jobId, reason: APP_DELETED_REASON, logTail: [] })).toEqual({ ok: true });
     const late = await send(busy.socket, 'job:succeeded', { jobId: job.jobId, containerId: 'c1', hostPort: 30_001 });
@@ -159,7 +161,7 @@ describe('deleting an app (real PostgreSQL, socket.io-client agents)', () => {
 
   it('a control plane that starts after an app was deleted unseen ends the app\'s deployments', async () => {
     // As if no control plane was running when the app was deleted.
-    await cp.app.get(AppDeletedReaction).onApplicationShutdown();
+    await cp.app.get(Reactions).onApplicationShutdown();
     const appId = await createApp('missed', { zone: 'nowhere' });
     const queued = await requestDeployment(appId);
     await deleteApp(appId);

@@ -4,7 +4,9 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DomainError, ErrorCode } from '../apps/control-plane/src/common/errors';
 import { Projections } from '../apps/control-plane/src/database/projections.service';
-import { BUILD_LOG_LINE_MAX_BYTES, DeployService } from '../apps/control-plane/src/modules/deploy/deploy.service';
+import { BUILD_LOG_LINE_MAX_BYTES, BuildLogs } from '../apps/control-plane/src/modules/deploy/build-logs';
+import { DeployService } from '../apps/control-plane/src/modules/deploy/deploy.service';
+import { JobResults } from '../apps/control-plane/src/modules/deploy/job-results';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { startControlPlane, type RunningControlPlane } from './support/control-plane';
 
@@ -22,6 +24,8 @@ describe('deploy API and DeployService', () => {
   let cp: RunningControlPlane;
   let pg: Client;
   let deploy: DeployService;
+  let results: JobResults;
+  let buildLogs: BuildLogs;
 
   const eventCount = async () => Number((await pg.query<{ n: string }>('SELECT count(*) AS n FROM events')).rows[0].n);
   const json = async (path: string) => jsonOf(await cp.api(path));
@@ -53,6 +57,8 @@ describe('deploy API and DeployService', () => {
     pg = new Client({ connectionString: db.url });
     await pg.connect();
     deploy = cp.app.get(DeployService);
+    results = cp.app.get(JobResults);
+    buildLogs = cp.app.get(BuildLogs);
   });
   afterAll(async () => {
     await pg?.end();
@@ -90,19 +96,19 @@ describe('deploy API and DeployService', () => {
 
     // A worker that does not hold the job is refused, and nothing is appended.
     const foreign = randomUUID();
-    const err = await refusedByService(() => deploy.recordJobStarted(foreign, { jobId, phase: 'building' }));
+    const err = await refusedByService(() => results.recordJobStarted(foreign, { jobId, phase: 'building' }));
     expect(err.code).toBe(ErrorCode.NotFound);
     expect(err.message).toBe(`job ${jobId} is not assigned to this worker`);
-    await refusedByService(() => deploy.recordJobSucceeded(workerId, { jobId: randomUUID(), containerId: 'c', hostPort: 1 }));
-    await refusedByService(() => deploy.recordBuildLog(foreign, { jobId, lines: [{ seq: 1, line: 'x', at: new Date().toISOString() }] }));
+    await refusedByService(() => results.recordJobSucceeded(workerId, { jobId: randomUUID(), containerId: 'c', hostPort: 1 }));
+    await refusedByService(() => buildLogs.recordBuildLog(foreign, { jobId, lines: [{ seq: 1, line: 'x', at: new Date().toISOString() }] }));
 
-    await deploy.recordJobStarted(workerId, { jobId, phase: 'building' });
+    await results.recordJobStarted(workerId, { jobId, phase: 'building' });
     expect((await json(`/api/deployments/${queued.id}`)).status).toBe('building');
 
     const at = new Date().toISOString();
     const long = 'é'.repeat(BUILD_LOG_LINE_MAX_BYTES);
-    await deploy.recordBuildLog(workerId, { jobId, lines: [0, 1, 2].map((seq) => ({ seq, line: `step ${seq}\u0000`, at })) });
-    await deploy.recordBuildLog(workerId, { jobId, lines: [{ seq: 2, line: 'resent', at }, { seq: 3, line: long, at }] });
+    await buildLogs.recordBuildLog(workerId, { jobId, lines: [0, 1, 2].map((seq) => ({ seq, line: `step ${seq}\u0000`, at })) });
+    await buildLogs.recordBuildLog(workerId, { jobId, lines: [{ seq: 2, line: 'resent', at }, { seq: 3, line: long, at }] });
     const logs = await json(`/api/deployments/${queued.id}/logs`);
     expect(logs.lines.map((l: { seq: number }) => l.seq)).toEqual([0, 1, 2, 3]);
     expect(logs.lines[2]).toEqual({ seq: 2, line: 'step 2', at });
@@ -112,11 +118,11 @@ describe('deploy API and DeployService', () => {
     const page = await json(`/api/deployments/${queued.id}/logs?after=1&limit=1`);
     expect(page).toEqual({ lines: [{ seq: 2, line: 'step 2', at }], next: 2 });
 
-    await deploy.recordImageBuilt(workerId, { jobId, image: `berth/web:${queued.id}` });
+    await results.recordImageBuilt(workerId, { jobId, image: `berth/web:${queued.id}` });
     // Progress reports are acknowledged before the read model catches up (the agent reads nothing back).
     await vi.waitFor(async () => expect((await json(`/api/deployments/${queued.id}`)).status).toBe('starting'), { timeout: 5000, interval: 20 });
-    await deploy.recordContainerStarted(workerId, { jobId, containerId: 'ctr-1', hostPort: 32768 });
-    await deploy.recordJobSucceeded(workerId, { jobId, containerId: 'ctr-1', hostPort: 32768 });
+    await results.recordContainerStarted(workerId, { jobId, containerId: 'ctr-1', hostPort: 32768 });
+    await results.recordJobSucceeded(workerId, { jobId, containerId: 'ctr-1', hostPort: 32768 });
 
     const done = await json(`/api/deployments/${queued.id}`);
     expect(done).toEqual({
@@ -136,10 +142,10 @@ describe('deploy API and DeployService', () => {
 
     // The agent resends after a reconnect: the identical result appends nothing; a contradicting one is refused.
     const before = await eventCount();
-    await deploy.recordJobSucceeded(workerId, { jobId, containerId: 'ctr-1', hostPort: 32768 });
-    await deploy.recordJobStarted(workerId, { jobId, phase: 'building' });
+    await results.recordJobSucceeded(workerId, { jobId, containerId: 'ctr-1', hostPort: 32768 });
+    await results.recordJobStarted(workerId, { jobId, phase: 'building' });
     expect(await eventCount()).toBe(before);
-    const contradiction = await refusedByService(() => deploy.recordJobFailed(workerId, { jobId, reason: 'late', logTail: [] }));
+    const contradiction = await refusedByService(() => results.recordJobFailed(workerId, { jobId, reason: 'late', logTail: [] }));
     expect(contradiction.code).toBe(ErrorCode.InvalidState);
 
     // The audit trail ties the whole deployment to the request that started it.
@@ -165,17 +171,17 @@ describe('deploy API and DeployService', () => {
     const first = await requestDeployment(app.id);
     const job1 = randomUUID();
     await deploy.assign(first.id, { jobId: job1, workerId, memoryMb: 128 });
-    await deploy.recordJobStarted(workerId, { jobId: job1, phase: 'starting' });
+    await results.recordJobStarted(workerId, { jobId: job1, phase: 'starting' });
     expect((await json(`/api/deployments/${first.id}`)).status).toBe('starting');
-    await deploy.recordJobSucceeded(workerId, { jobId: job1, containerId: 'ctr-a', hostPort: 40001 });
+    await results.recordJobSucceeded(workerId, { jobId: job1, containerId: 'ctr-a', hostPort: 40001 });
 
     const second = await requestDeployment(app.id);
     expect((await json(`/api/apps/${app.id}`)).status).toBe('running');
     const job2 = randomUUID();
     await deploy.assign(second.id, { jobId: job2, workerId, memoryMb: 128 });
-    await deploy.recordJobStarted(workerId, { jobId: job2, phase: 'starting' });
-    await deploy.recordJobFailed(workerId, { jobId: job2, reason: 'health check failed: GET / answered 500', logTail: ['listening', 'boom'] });
-    await deploy.recordJobFailed(workerId, { jobId: job2, reason: 'health check failed: GET / answered 500', logTail: ['listening', 'boom'] });
+    await results.recordJobStarted(workerId, { jobId: job2, phase: 'starting' });
+    await results.recordJobFailed(workerId, { jobId: job2, reason: 'health check failed: GET / answered 500', logTail: ['listening', 'boom'] });
+    await results.recordJobFailed(workerId, { jobId: job2, reason: 'health check failed: GET / answered 500', logTail: ['listening', 'boom'] });
 
     expect(await json(`/api/deployments/${second.id}`)).toMatchObject({
       status: 'failed',
@@ -194,7 +200,7 @@ describe('deploy API and DeployService', () => {
     const workerId = randomUUID();
     const jobId = randomUUID();
     await deploy.assign(d.id, { jobId, workerId, memoryMb: 128 });
-    await deploy.recordJobFailed(workerId, { jobId, reason: 'git clone failed', logTail: [] });
+    await results.recordJobFailed(workerId, { jobId, reason: 'git clone failed', logTail: [] });
     expect(await json(`/api/apps/${app.id}`)).toMatchObject({ status: 'failed', endpoints: [] });
     expect((await json(`/api/deployments/${d.id}`)).logTail).toBeUndefined();
   });
@@ -210,8 +216,8 @@ describe('deploy API and DeployService', () => {
     const d = await requestDeployment(app.id);
     const jobId = randomUUID();
     await deploy.assign(d.id, { jobId, workerId, memoryMb: 128 });
-    await deploy.recordJobStarted(workerId, { jobId, phase: 'starting' });
-    await deploy.recordJobSucceeded(workerId, { jobId, containerId: 'ctr', hostPort: 32000 });
+    await results.recordJobStarted(workerId, { jobId, phase: 'starting' });
+    await results.recordJobSucceeded(workerId, { jobId, containerId: 'ctr', hostPort: 32000 });
     expect((await json(`/api/deployments/${d.id}`)).address).toBe('10.0.0.7:32000');
     expect((await json(`/api/apps/${app.id}`)).endpoints).toEqual([{ workerId, address: '10.0.0.7:32000' }]);
   });

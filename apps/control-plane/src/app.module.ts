@@ -8,7 +8,6 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { AppsModule } from './modules/apps/apps.module';
 import { AuthModule } from './modules/auth/auth.module';
-import { DeployReactionsModule } from './modules/deploy/deploy-reactions.module';
 import { DeployModule } from './modules/deploy/deploy.module';
 import { EventsModule } from './modules/events/events.module';
 import { HealthModule } from './modules/health/health.module';
@@ -36,14 +35,14 @@ export class AppModule {
           },
         }),
         DatabaseModule,
-        BackgroundModule,
+        BackgroundModule.forRoot({ runBackgroundWork: mode === 'serve' }),
         AuthModule,
         HealthModule,
         EventsModule,
         AppsModule,
         DeployModule,
         WorkersModule,
-        ...(mode === 'serve' ? [SchedulerModule, DeployReactionsModule] : []),
+        ...(mode === 'serve' ? [SchedulerModule] : []),
       ],
     };
   }

@@ -4,4 +4,6 @@ export interface ErrorBody {
   error: string;
   message: string;
   correlationId?: string;
+  /** The same request may succeed if sent again (a concurrent change won the race); agents resend it. */
+  retryable?: boolean;
 }

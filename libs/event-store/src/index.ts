@@ -9,3 +9,4 @@ export { EventWaker, WAKER_APPLICATION_NAME, type EventWakerOptions } from './ev
 export { subscribe, type SubscribeOptions, type EventHandler, type EventSource } from './subscription';
 export { ProjectorRunner, type ProjectorRunnerOptions, type WakeSource } from './projector-runner';
 export type { BackoffOptions } from './backoff';
+export { ReactionRunner, reactionCheckpointName, type Reaction, type ReactionLock, type ReactionRunnerOptions, type ReactionSource } from './reaction-runner';

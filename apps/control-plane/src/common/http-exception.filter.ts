@@ -1,42 +1,8 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { ConcurrencyError, InvalidCursorError } from '@berth/event-store';
-import type { ErrorBody } from '@berth/contracts';
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { randomUUID } from 'node:crypto';
-import { DomainError, httpStatusOf } from './errors';
+import { toErrorBody } from './error-body';
 
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  409: 'Conflict',
-  413: 'Payload Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Entity',
-  500: 'Internal Server Error',
-};
-
-/** Turns any thrown value into a body, status and whether it is worth an error log. */
-export function toErrorBody(err: unknown, correlationId?: string): { body: ErrorBody; unexpected: boolean } {
-  const body = (statusCode: number, message: string): ErrorBody => ({ statusCode, error: REASONS[statusCode] ?? 'Error', message });
-  if (err instanceof DomainError) return { body: body(httpStatusOf(err.code), err.message), unexpected: false };
-  if (err instanceof ConcurrencyError) return { body: body(409, err.message), unexpected: false };
-  if (err instanceof InvalidCursorError) return { body: body(400, err.message), unexpected: false };
-  if (err instanceof HttpException) {
-    const status = err.getStatus();
-    const res = err.getResponse();
-    let message = err.message;
-    if (typeof res === 'object' && res && 'message' in res) {
-      const m = (res as { message: unknown }).message;
-      message = Array.isArray(m) ? m.join('; ') : String(m);
-    }
-    return { body: body(status, message), unexpected: status >= 500 };
-  }
-  const b = body(HttpStatus.INTERNAL_SERVER_ERROR, 'an unexpected error happened; quote the correlation id when reporting it');
-  b.correlationId = correlationId ?? randomUUID();
-  return { body: b, unexpected: true };
-}
+export { toErrorBody };
 
 /** The single place errors become HTTP: `{statusCode, error, message}`. */
 @Catch()

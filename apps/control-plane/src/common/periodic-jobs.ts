@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { BACKGROUND_OPTIONS, type BackgroundOptions } from './background.options';
 import { CLOCK, type Clock } from './clock';
 import { LeaderLocks } from './leader-locks.service';
 import type { TimerHandle } from '@berth/core';
@@ -35,13 +36,15 @@ export class PeriodicJobs implements OnApplicationShutdown {
     private readonly registry: SchedulerRegistry,
     private readonly locks: LeaderLocks,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(BACKGROUND_OPTIONS) private readonly options: BackgroundOptions,
   ) {}
 
   every(name: string, intervalMs: number, work: (now: Date) => Promise<void>, opts: PeriodicJobOptions = {}): void {
     if (this.jobs.has(name)) throw new Error(`a periodic job named ${name} is already registered`);
     const job: Job = { name, work, opts };
-    job.handle = this.clock.setInterval(() => this.run(job), intervalMs);
     this.jobs.set(name, job);
+    if (!this.options.runBackgroundWork) return;
+    job.handle = this.clock.setInterval(() => this.run(job), intervalMs);
     // The registry lists Node timers; a fake clock's handles are not timers and stay ours alone.
     if (typeof job.handle === 'object') this.registry.addInterval(name, job.handle as NodeJS.Timeout);
     if (opts.runAtStart) this.run(job);
@@ -58,6 +61,7 @@ export class PeriodicJobs implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     for (const job of this.jobs.values()) {
+      if (job.handle === undefined) continue;
       this.clock.clearInterval(job.handle);
       if (typeof job.handle === 'object' && this.registry.doesExist('interval', job.name)) this.registry.deleteInterval(job.name);
     }

@@ -1,40 +1,26 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { streamIds, type AppSpec, type AppStatus, type AppView } from '@berth/contracts';
+import { streamIds, type AppSpec, type AppView } from '@berth/contracts';
+import { isUuid } from '@berth/core';
 import { type EventMetadata, type ExpectedVersion, type StreamAppend } from '@berth/event-store';
-import type { Pool } from 'pg';
 import { CLOCK, Clock, ID_GENERATOR, IdGenerator } from '../../common/clock';
 import { notFound } from '../../common/errors';
 import type { RequestMeta } from '../../common/request-meta';
-import { PG_POOL } from '../../database/pg-pool';
 import { Projections } from '../../database/projections.service';
 import { StreamHandler } from '../../database/stream-handler';
-import { isUuid } from './app-spec.rules';
+import { WorkersService } from '../workers/workers.service';
 import { appDecider, appNameDecider, normaliseSpec, type AppPatch } from './apps.decider';
+import { AppsRepository, type AppRow } from './apps.repository';
 import { appsProjector } from './projections/apps.projector';
 
 const MAX_ATTEMPTS = 5;
-
-interface AppRow {
-  id: string;
-  spec: AppSpec;
-  status: AppStatus;
-  current_worker_id: string | null;
-  current_host_port: number | null;
-  advertise_ip: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
-const SELECT_APPS = `
-  SELECT a.id, a.spec, a.status, a.current_worker_id, a.current_host_port, w.advertise_ip, a.created_at, a.updated_at
-  FROM apps a LEFT JOIN workers w ON w.id = a.current_worker_id`;
 
 const expected = (version: number): ExpectedVersion => (version === 0 ? 'no_stream' : version);
 
 @Injectable()
 export class AppsService implements OnModuleInit {
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly repo: AppsRepository,
+    private readonly workers: WorkersService,
     private readonly streams: StreamHandler,
     private readonly projections: Projections,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -92,15 +78,28 @@ export class AppsService implements OnModuleInit {
   }
 
   async list(): Promise<AppView[]> {
-    const { rows } = await this.pool.query<AppRow>(`${SELECT_APPS} ORDER BY a.created_at, a.id`);
-    return rows.map(toView);
+    return this.views(await this.repo.list());
   }
 
   async get(appId: string): Promise<AppView> {
-    if (!isUuid(appId)) throw notFound('app', appId);
-    const { rows } = await this.pool.query<AppRow>(`${SELECT_APPS} WHERE a.id = $1`, [appId]);
-    if (!rows[0]) throw notFound('app', appId);
-    return toView(rows[0]);
+    const row = isUuid(appId) ? await this.repo.get(appId) : undefined;
+    if (!row) throw notFound('app', appId);
+    return (await this.views([row]))[0];
+  }
+
+  /** Which of these ids belong to live apps (the `apps` read model). */
+  existing(appIds: readonly string[]): Promise<Set<string>> {
+    return this.repo.existing(appIds.filter(isUuid));
+  }
+
+  async exists(appId: string): Promise<boolean> {
+    return (await this.existing([appId])).has(appId);
+  }
+
+  /** Rows to views, with each endpoint at its worker's advertised address (asked of the workers module). */
+  private async views(rows: AppRow[]): Promise<AppView[]> {
+    const ips = await this.workers.advertiseIps(rows.flatMap((r) => (r.current_worker_id ? [r.current_worker_id] : [])));
+    return rows.map((row) => toView(row, row.current_worker_id ? ips.get(row.current_worker_id) : undefined));
   }
 
   /**
@@ -124,10 +123,10 @@ export class AppsService implements OnModuleInit {
 
 }
 
-function toView(row: AppRow): AppView {
+function toView(row: AppRow, advertiseIp: string | undefined): AppView {
   const endpoints =
     row.current_worker_id && row.current_host_port
-      ? [{ workerId: row.current_worker_id, address: `${row.advertise_ip ?? '127.0.0.1'}:${row.current_host_port}` }]
+      ? [{ workerId: row.current_worker_id, address: `${advertiseIp ?? '127.0.0.1'}:${row.current_host_port}` }]
       : [];
   return {
     id: row.id,

@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiNotFoundResponse, ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { BuildLogLine, DeploymentView } from '@berth/contracts';
 import { ReqMeta, type RequestMeta } from '../../common/request-meta';
+import { BuildLogs } from './build-logs';
 import { DeployService } from './deploy.service';
 import { CreateDeploymentDto } from './dto/create-deployment.dto';
 import { BuildLogsQueryDto, ListDeploymentsQueryDto } from './dto/deployment-query.dto';
@@ -12,7 +13,10 @@ import { BuildLogPageDto, DeploymentViewDto } from './dto/deployment-view.dto';
 @ApiUnauthorizedResponse({ description: 'missing or invalid token' })
 @Controller('api')
 export class DeployController {
-  constructor(private readonly deploy: DeployService) {}
+  constructor(
+    private readonly deploy: DeployService,
+    private readonly buildLogs: BuildLogs,
+  ) {}
 
   @Post('apps/:id/deployments')
   @HttpCode(202)
@@ -41,6 +45,6 @@ export class DeployController {
   @ApiOkResponse({ type: BuildLogPageDto, description: 'build output lines, in seq order' })
   @ApiNotFoundResponse({ description: 'no such deployment' })
   logs(@Param('id') id: string, @Query() query: BuildLogsQueryDto): Promise<{ lines: BuildLogLine[]; next: number | null }> {
-    return this.deploy.buildLogs(id, query.after, query.limit);
+    return this.buildLogs.read(id, query.after, query.limit);
   }
 }

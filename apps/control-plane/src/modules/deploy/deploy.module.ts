@@ -1,11 +1,24 @@
 import { Module } from '@nestjs/common';
+import { AppsModule } from '../apps/apps.module';
+import { WorkersModule } from '../workers/workers.module';
+import { AgentJobFeed } from './agent-job-feed';
+import { AppDeletedReaction } from './app-deleted.reaction';
+import { BuildLogs } from './build-logs';
 import { DeployController } from './deploy.controller';
 import { DeployService } from './deploy.service';
+import { DeploymentStream } from './deployment-stream';
+import { DeploymentsRepository } from './deployments.repository';
+import { JobResults } from './job-results';
 
-/** Deployments: the HTTP API, the agent-facing commands (DeployService) and the `deployments` read model. */
+/**
+ * Deployments: the HTTP API and the scheduler's commands (DeployService), what agents report
+ * (JobResults, BuildLogs — the module's agent messages), pushing jobs to agents, and the
+ * `deployments` read model.
+ */
 @Module({
+  imports: [AppsModule, WorkersModule],
   controllers: [DeployController],
-  providers: [DeployService],
+  providers: [DeploymentsRepository, DeploymentStream, DeployService, JobResults, BuildLogs, AgentJobFeed, AppDeletedReaction],
   exports: [DeployService],
 })
 export class DeployModule {}

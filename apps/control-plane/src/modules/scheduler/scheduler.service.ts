@@ -7,7 +7,7 @@ import { DomainError, ErrorCode } from '../../common/errors';
 import { CONTROL_PLANE_CONFIG } from '../../config/config.module';
 import { Projections } from '../../database/projections.service';
 import { DeployService } from '../deploy/deploy.service';
-import { WorkersRepository } from '../workers/workers.repository';
+import { WorkersService } from '../workers/workers.service';
 import { SchedulerLoop, type SchedulerLogger } from './scheduler.loop';
 import type { WorkerSnapshot } from './scheduler';
 import { structuredLogger } from '../../common/structured-logger';
@@ -33,7 +33,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   constructor(
     private readonly deploy: DeployService,
-    private readonly workers: WorkersRepository,
+    private readonly workers: WorkersService,
     private readonly store: EventStore,
     private readonly projections: Projections,
     @Inject(CONTROL_PLANE_CONFIG) config: ControlPlaneConfig,

@@ -1,18 +1,10 @@
-import { ConcurrencyError } from '@berth/event-store';
 import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
-import { AGENT_NAMESPACE, type AgentAck, type AgentToServer, type ErrorBody } from '@berth/contracts';
+import { AGENT_NAMESPACE, type ErrorBody } from '@berth/contracts';
 import type { Namespace, Socket } from 'socket.io';
-import { toErrorBody } from '../../common/http-exception.filter';
-import { DeployService } from '../deploy/deploy.service';
-import { AgentAppRemoval } from './agent-app-removal';
 import { AgentConnections, type AgentSocket, type AgentSocketData } from './agent-connections';
-import { AgentJobFeed } from './agent-job-feed';
-import { parseAgentMessage } from './agent-messages';
+import { AgentMessages } from './agent-messages.registry';
 import { WorkersService } from './workers.service';
-
-type MessageOf<K extends keyof AgentToServer> = Parameters<AgentToServer[K]>[0];
-type Handlers = { [K in keyof AgentToServer]: (socket: AgentSocket, msg: MessageOf<K>) => Promise<unknown> };
 
 /** What an agent is told when its connection is refused (socket.io `connect_error`, err.message and err.data). */
 class ConnectionRefused extends Error {
@@ -25,43 +17,18 @@ class ConnectionRefused extends Error {
 
 /**
  * socket.io namespace `/agent`: one connection per worker agent, authenticated by the worker token in
- * the handshake. Every message is checked, then becomes one call on the workers or deploy service, and
- * is answered through its ack with `{ok: true, result}` or `{ok: false, error}`.
+ * the handshake. It authenticates and dispatches; each message is owned by the module that registered
+ * it with AgentMessages (workers: hello, heartbeat; deploy: job results; logs and stats: telemetry).
  */
 @WebSocketGateway({ namespace: AGENT_NAMESPACE })
 export class AgentGateway implements OnGatewayInit<Namespace>, OnGatewayConnection<AgentSocket>, OnModuleDestroy {
   private readonly logger = new Logger('agent-gateway');
   private closing = false;
 
-  private readonly handlers: Handlers = {
-    hello: async (socket, msg) => {
-      const { workerId, name } = socket.data.worker;
-      await this.workers.bringOnline(workerId, msg.capacity, msg.advertiseIp);
-      socket.data.hello = msg;
-      if (!socket.connected && !this.connections.get(workerId)) {
-        // The agent dropped while its hello was recorded: the offline from the disconnect may have come first.
-        await this.workers.takeOffline(workerId, 'the agent disconnected while saying hello');
-        return { workerId, name };
-      }
-      await this.workers.recordHeartbeat(workerId, msg.capacity, msg.containers.filter((c) => c.running).length);
-      this.logger.log({ workerId, name, agentVersion: msg.agentVersion, capacity: msg.capacity, msg: 'agent said hello' });
-      return { workerId, name };
-    },
-    heartbeat: (socket, msg) => this.workers.recordHeartbeat(socket.data.worker.workerId, msg.capacity, msg.runningContainers),
-    'job:started': (socket, msg) => this.deploy.recordJobStarted(socket.data.worker.workerId, msg),
-    'job:log': (socket, msg) => this.deploy.recordBuildLog(socket.data.worker.workerId, msg),
-    'job:image-built': (socket, msg) => this.deploy.recordImageBuilt(socket.data.worker.workerId, msg),
-    'job:container-started': (socket, msg) => this.deploy.recordContainerStarted(socket.data.worker.workerId, msg),
-    'job:succeeded': (socket, msg) => this.deploy.recordJobSucceeded(socket.data.worker.workerId, msg),
-    'job:failed': (socket, msg) => this.deploy.recordJobFailed(socket.data.worker.workerId, msg),
-  };
-
   constructor(
     private readonly workers: WorkersService,
-    private readonly deploy: DeployService,
     private readonly connections: AgentConnections,
-    private readonly jobs: AgentJobFeed,
-    private readonly removals: AgentAppRemoval,
+    private readonly messages: AgentMessages,
   ) {}
 
   afterInit(namespace: Namespace): void {
@@ -84,9 +51,7 @@ export class AgentGateway implements OnGatewayInit<Namespace>, OnGatewayConnecti
       this.logger.log({ workerId: socket.data.worker.workerId, msg: 'a new agent connection replaces the previous one' });
       previous.disconnect(true);
     }
-    for (const event of Object.keys(this.handlers) as (keyof AgentToServer)[]) {
-      (socket as unknown as Socket).on(event, (...args: unknown[]) => void this.dispatch(socket, event, args));
-    }
+    (socket as unknown as Socket).onAny((event: string, ...args: unknown[]) => void this.messages.dispatch(socket, event, args));
     socket.on('disconnect', (reason) => void this.onDisconnect(socket, reason));
   }
 
@@ -104,33 +69,6 @@ export class AgentGateway implements OnGatewayInit<Namespace>, OnGatewayConnecti
     }
     if (!worker) throw new ConnectionRefused(401, 'the worker token is not valid: it belongs to no registered worker');
     data.worker = worker;
-  }
-
-  private async dispatch<K extends keyof AgentToServer>(socket: AgentSocket, event: K, args: unknown[]): Promise<void> {
-    const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (reply: AgentAck) => void) : () => undefined;
-    let reply: AgentAck;
-    try {
-      const msg = parseAgentMessage(event, args[0]);
-      const result = await this.handlers[event](socket, msg);
-      reply = result === undefined ? { ok: true } : { ok: true, result };
-    } catch (err) {
-      // A concurrent writer moved the deployment on: the agent should send the result again, not drop it.
-      const { body, unexpected } =
-        err instanceof ConcurrencyError
-          ? { body: { statusCode: 503, error: 'Service Unavailable', message: `${err.message}; send it again` }, unexpected: false }
-          : toErrorBody(err);
-      if (unexpected) this.logger.error({ err, event, workerId: socket.data.worker.workerId, correlationId: body.correlationId, msg: 'agent message failed' });
-      reply = { ok: false, error: body };
-    }
-    try {
-      ack(reply);
-    } catch (err) {
-      this.logger.warn({ err, event, msg: 'could not answer an agent message' });
-    }
-    if (event === 'hello' && reply.ok && socket.connected) {
-      this.jobs.sendHeldJobs(socket).catch((err: unknown) => this.logger.warn({ err, msg: 'could not send held jobs after hello' }));
-      this.removals.removeDeletedAppsOf(socket).catch((err: unknown) => this.logger.warn({ err, msg: 'could not look for deleted apps after hello' }));
-    }
   }
 
   private async onDisconnect(socket: AgentSocket, reason: string): Promise<void> {

@@ -1,19 +1,21 @@
 import { Module } from '@nestjs/common';
-import { AppsModule } from '../apps/apps.module';
-import { DeployModule } from '../deploy/deploy.module';
-import { AgentAppRemoval } from './agent-app-removal';
 import { AgentConnections } from './agent-connections';
-import { AgentJobFeed } from './agent-job-feed';
+import { AgentMessages } from './agent-messages.registry';
+import { AgentPresence } from './agent-presence';
 import { AgentGateway } from './agent.gateway';
+import { WorkerAgentMessages } from './workers.agent-messages';
 import { WorkersController } from './workers.controller';
 import { WorkersRepository } from './workers.repository';
 import { WorkersService } from './workers.service';
 
-/** Workers: registration, the read model, and the `/agent` socket.io gateway their agents dial. */
+/**
+ * Workers: registration, the read models, and the `/agent` socket.io gateway their agents dial. Other
+ * modules register their agent messages with AgentMessages and reach connected agents through
+ * AgentConnections; this module imports none of them.
+ */
 @Module({
-  imports: [AppsModule, DeployModule],
   controllers: [WorkersController],
-  providers: [WorkersRepository, WorkersService, AgentConnections, AgentJobFeed, AgentAppRemoval, AgentGateway],
-  exports: [WorkersRepository],
+  providers: [WorkersRepository, WorkersService, AgentConnections, AgentMessages, WorkerAgentMessages, AgentPresence, AgentGateway],
+  exports: [WorkersService, AgentConnections, AgentMessages],
 })
 export class WorkersModule {}

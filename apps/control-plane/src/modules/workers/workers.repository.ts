@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DEFAULT_APP_MEMORY_MB, type WorkerCapacity, type WorkerStatus, type WorkerView } from '@berth/contracts';
+import { type WorkerCapacity, type WorkerStatus, type WorkerView } from '@berth/contracts';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../../database/pg-pool';
 
@@ -16,18 +16,16 @@ interface WorkerRow {
 }
 
 /**
- * Memory placed on each worker: apps whose current container runs there (by their memoryMb, or the
- * default) plus deployments assigned to it and not yet finished.
+ * Memory placed on each worker (worker_allocations): the containers serving apps there plus the jobs
+ * assigned to it and not yet finished.
  */
 const VIEW_SQL = `
   SELECT w.id, w.name, w.zone, w.status, w.capacity, w.advertise_ip, w.created_at, hb.at AS last_heartbeat_at,
-         (coalesce(a.mb, 0) + coalesce(d.mb, 0))::int AS allocated_memory_mb
+         coalesce(a.mb, 0)::int AS allocated_memory_mb
     FROM workers w
     LEFT JOIN worker_heartbeats hb ON hb.worker_id = w.id
-    LEFT JOIN (SELECT current_worker_id AS worker_id, sum(coalesce((spec->>'memoryMb')::numeric, $1)) AS mb
-                 FROM apps WHERE current_worker_id IS NOT NULL AND status <> 'stopped' GROUP BY current_worker_id) a ON a.worker_id = w.id
-    LEFT JOIN (SELECT worker_id, sum(memory_mb) AS mb
-                 FROM deployments WHERE worker_id IS NOT NULL AND status IN ('assigned', 'building', 'starting') GROUP BY worker_id) d ON d.worker_id = w.id`;
+    LEFT JOIN (SELECT worker_id, sum(memory_mb) AS mb FROM worker_allocations
+                WHERE worker_id IS NOT NULL AND state IN ('active', 'running') GROUP BY worker_id) a ON a.worker_id = w.id`;
 
 function toView(r: WorkerRow): WorkerView {
   return {
@@ -50,20 +48,31 @@ export interface HeartbeatRecord {
   runningContainers: number;
 }
 
-/** Reads of the `workers` read model and writes of the `worker_heartbeats` telemetry table. */
+/** The workers module's tables: reads of `workers` and `worker_allocations`, writes of the `worker_heartbeats` telemetry. */
 @Injectable()
 export class WorkersRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   /** Every worker, ordered by name (the scheduler gives ties to the first listed). */
   async list(): Promise<WorkerView[]> {
-    const { rows } = await this.pool.query<WorkerRow>(`${VIEW_SQL} ORDER BY w.name, w.id`, [DEFAULT_APP_MEMORY_MB]);
+    const { rows } = await this.pool.query<WorkerRow>(`${VIEW_SQL} ORDER BY w.name, w.id`);
     return rows.map(toView);
   }
 
   async get(id: string): Promise<WorkerView | undefined> {
-    const { rows } = await this.pool.query<WorkerRow>(`${VIEW_SQL} WHERE w.id = $2`, [DEFAULT_APP_MEMORY_MB, id]);
+    const { rows } = await this.pool.query<WorkerRow>(`${VIEW_SQL} WHERE w.id = $1`, [id]);
     return rows[0] ? toView(rows[0]) : undefined;
+  }
+
+  /** Where other hosts reach each worker (its advertised address), for the workers that have one. */
+  async advertiseIps(workerIds: readonly string[]): Promise<Map<string, string>> {
+    const ids = [...new Set(workerIds)];
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ id: string; advertise_ip: string }>(
+      'SELECT id, advertise_ip FROM workers WHERE id = ANY($1::uuid[]) AND advertise_ip IS NOT NULL',
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.advertise_ip]));
   }
 
   async findByTokenHash(tokenHash: string): Promise<{ id: string; name: string } | undefined> {

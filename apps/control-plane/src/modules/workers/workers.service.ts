@@ -6,6 +6,7 @@ import type { RequestMeta } from '../../common/request-meta';
 import { Projections } from '../../database/projections.service';
 import { StreamHandler } from '../../database/stream-handler';
 import { hashToken, newToken } from '../auth/token-hash';
+import { workerAllocationsProjector } from './projections/worker-allocations.projector';
 import { workersProjector } from './projections/workers.projector';
 import { workersDecider, type WorkerCommand } from './workers.decider';
 import { WorkersRepository } from './workers.repository';
@@ -28,6 +29,7 @@ export class WorkersService implements OnModuleInit {
 
   onModuleInit(): void {
     this.projections.register(workersProjector);
+    this.projections.register(workerAllocationsProjector);
   }
 
   /** Registers a worker; the plain token is returned here once and stored only as a hash. */
@@ -38,6 +40,11 @@ export class WorkersService implements OnModuleInit {
     const zone = input.zone ? { zone: input.zone } : {};
     await this.run(workerId, { type: 'RegisterWorker', workerId, name: input.name, ...zone, tokenHash: hashToken(token) }, meta);
     return { id: workerId, token };
+  }
+
+  /** Where other hosts reach each worker (its advertised address), for the workers that have one. */
+  advertiseIps(workerIds: readonly string[]): Promise<Map<string, string>> {
+    return this.repo.advertiseIps(workerIds);
   }
 
   list(): Promise<WorkerView[]> {

@@ -1,14 +1,14 @@
-import { streamIds, type AppEvent, type DeploymentEvent } from '@berth/contracts';
+import { type AppEvent, type DeploymentEvent } from '@berth/contracts';
 import type { Projector, StoredEvent } from '@berth/event-store';
 import type { PoolClient } from 'pg';
 
 type Handled = AppEvent | Extract<DeploymentEvent, { type: 'DeploymentRequested' | 'JobSucceeded' | 'JobFailed' }>;
 
 /**
- * The app a deployment belongs to, read from the deployment's first event (DeploymentRequested).
- * Reading the event log keeps this projector independent of the `deployments` projector's progress.
+ * The app a deployment belongs to, from this projector's own `app_deployments` (filled at
+ * DeploymentRequested), so it depends neither on the event log's layout nor on another read model.
  */
-const APP_OF_DEPLOYMENT = `(SELECT (data->>'appId')::uuid FROM events WHERE stream_id = $1 AND version = 1)`;
+const APP_OF_DEPLOYMENT = `(SELECT app_id FROM app_deployments WHERE deployment_id = $1)`;
 
 /**
  * Read model `apps`: one row per live app, with its status and the container currently serving it.
@@ -16,8 +16,8 @@ const APP_OF_DEPLOYMENT = `(SELECT (data->>'appId')::uuid FROM events WHERE stre
  */
 export const appsProjector: Projector = {
   name: 'apps',
-  tables: ['apps'],
-  handles: ['AppCreated', 'AppUpdated', 'AppDeleted', 'DeploymentRequested', 'JobSucceeded', 'JobFailed'],
+  tables: ['apps', 'app_deployments'],
+  handles: ['AppCreated', 'AppUpdated', 'AppDeleted', 'AppStopped', 'AppRestored', 'DeploymentRequested', 'JobSucceeded', 'JobFailed'],
 
   async apply(stored: StoredEvent, client: PoolClient) {
     const event = stored as unknown as Handled & StoredEvent;
@@ -40,8 +40,23 @@ export const appsProjector: Projector = {
         return;
       case 'AppDeleted':
         await client.query(`DELETE FROM apps WHERE id = $1`, [event.data.appId]);
+        await client.query(`DELETE FROM app_deployments WHERE app_id = $1`, [event.data.appId]);
+        return;
+      case 'AppStopped':
+        await client.query(`UPDATE apps SET status = 'stopped', updated_at = $2 WHERE id = $1`, [event.data.appId, at]);
+        return;
+      case 'AppRestored':
+        await client.query(`UPDATE apps SET status = 'running', updated_at = $2 WHERE id = $1 AND current_deployment_id = $3`, [
+          event.data.appId,
+          at,
+          event.data.deploymentId,
+        ]);
         return;
       case 'DeploymentRequested':
+        await client.query(`INSERT INTO app_deployments (deployment_id, app_id) VALUES ($1, $2) ON CONFLICT (deployment_id) DO NOTHING`, [
+          event.data.deploymentId,
+          event.data.appId,
+        ]);
         // A container already serving keeps the app `running` while the new version rolls out.
         await client.query(
           `UPDATE apps SET status = CASE WHEN current_deployment_id IS NULL THEN 'deploying' ELSE status END, updated_at = $2
@@ -53,7 +68,7 @@ export const appsProjector: Projector = {
         await client.query(
           `UPDATE apps SET status = 'running', current_deployment_id = $2, current_worker_id = $3, current_host_port = $4, updated_at = $5
            WHERE id = ${APP_OF_DEPLOYMENT}`,
-          [streamIds.deployment(event.data.deploymentId), event.data.deploymentId, event.data.workerId, event.data.hostPort, at],
+          [event.data.deploymentId, event.data.deploymentId, event.data.workerId, event.data.hostPort, at],
         );
         return;
       case 'JobFailed':
@@ -61,7 +76,7 @@ export const appsProjector: Projector = {
         await client.query(
           `UPDATE apps SET status = CASE WHEN current_deployment_id IS NULL THEN 'failed' ELSE status END, updated_at = $2
            WHERE id = ${APP_OF_DEPLOYMENT}`,
-          [streamIds.deployment(event.data.deploymentId), at],
+          [event.data.deploymentId, at],
         );
         return;
       default:

@@ -1,9 +1,10 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { AppRemoveReply, EventOfType } from '@berth/contracts';
-import { EventStore, type StoredEvent, type Subscription } from '@berth/event-store';
-import { AppsService } from '../apps/apps.service';
-import { AgentConnections, type AgentSocket } from './agent-connections';
-import { structuredLogger } from '../../common/structured-logger';
+import type { StoredEvent } from '@berth/event-store';
+import { Reactions } from '../../common/reactions.service';
+import { AgentConnections, type AgentSocket } from '../workers/agent-connections';
+import { AgentMessages } from '../workers/agent-messages.registry';
+import { AppsService } from './apps.service';
 
 /**
  * How long an `app:remove` waits for the agent's {removed} before it is logged as unanswered. The
@@ -14,31 +15,24 @@ export const APP_REMOVE_ACK_TIMEOUT_MS = 15 * 60_000;
 /**
  * Tells agents to remove the containers and images of deleted apps (`app:remove`). When AppDeleted
  * is appended, every agent connected to this replica is told (every replica runs this subscription,
- * for its own agents). An agent that was away then lists the app's container in its next hello, and
+ * for its own agents; an everyReplica reaction). An agent that was away then lists the app's container in its next hello, and
  * is told after that hello — but only for an app whose own stream says it was deleted: never on the
  * word of a read model, and never for an app this control plane does not know.
  */
 @Injectable()
-export class AgentAppRemoval implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AgentAppRemoval implements OnModuleInit {
   private readonly logger = new Logger('agent-app-removal');
-  private subscription?: Subscription;
 
   constructor(
-    private readonly store: EventStore,
+    private readonly reactions: Reactions,
     private readonly connections: AgentConnections,
     private readonly apps: AppsService,
+    private readonly messages: AgentMessages,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    this.subscription = this.store.subscribe(await this.store.headCursor(), async (events) => this.handle(events), {
-      filter: (type) => type === 'AppDeleted',
-      logger: structuredLogger(this.logger),
-    });
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.subscription?.stop();
-    this.subscription = undefined;
+  onModuleInit(): void {
+    this.messages.afterHello((socket) => this.removeDeletedAppsOf(socket));
+    this.reactions.everyReplica({ name: 'agent-app-removal', handles: ['AppDeleted'], handle: async (event) => this.tellConnectedAgents(event) });
   }
 
   /** After a hello: `app:remove` for each deleted app the hello lists a container of, in the order listed. */
@@ -50,11 +44,9 @@ export class AgentAppRemoval implements OnApplicationBootstrap, OnApplicationShu
     }
   }
 
-  private handle(events: StoredEvent[]): void {
-    for (const event of events) {
-      const { appId } = (event as unknown as EventOfType<'AppDeleted'>).data;
-      for (const socket of this.connections.all()) if (socket.connected) this.send(socket, appId, 'the app was deleted');
-    }
+  private tellConnectedAgents(event: StoredEvent): void {
+    const { appId } = (event as unknown as EventOfType<'AppDeleted'>).data;
+    for (const socket of this.connections.all()) if (socket.connected) this.send(socket, appId, 'the app was deleted');
   }
 
   /** Fire and forget: an agent that misses it still has the container, so its next hello brings it back. */
