@@ -6,12 +6,15 @@ import type { IncomingMessage } from 'node:http';
 import { BackgroundModule } from './common/background.module';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { LiveStatsModule } from './common/live-stats.module';
+import { AlertsModule } from './modules/alerts/alerts.module';
 import { AppsModule } from './modules/apps/apps.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { DeployModule } from './modules/deploy/deploy.module';
 import { EventsModule } from './modules/events/events.module';
 import { HealthModule } from './modules/health/health.module';
 import { SchedulerModule } from './modules/scheduler/scheduler.module';
+import { UsageModule } from './modules/usage/usage.module';
 import { WorkersModule } from './modules/workers/workers.module';
 
 @Module({})
@@ -42,6 +45,9 @@ export class AppModule {
         AppsModule,
         DeployModule,
         WorkersModule,
+        LiveStatsModule,
+        AlertsModule,
+        UsageModule,
         ...(mode === 'serve' ? [SchedulerModule] : []),
       ],
     };

@@ -1,13 +1,13 @@
 import type { AppStatsView } from '@berth/contracts';
 import { describe, expect, it } from 'vitest';
-import { evaluateCrashloop, evaluateThreshold, INITIAL_RULE_STATE, metricSample, restartsIn, statusOf, type Edge, type RuleState, type Sample } from './alert-evaluator';
+import { evaluateCrashloop, evaluateThreshold, INITIAL_RULE_STATE, metricSample, restartsIn, statusOf, type Edge, type RuleState, type Sample, type ThresholdRule } from './alert-evaluator';
 
 const T0 = new Date('2026-12-03T10:00:00.000Z');
 const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
 const cpuRule = { kind: 'cpu' as const, threshold: 80, sustainMinutes: 5 };
 
 /** Feeds samples [minute, value | null (live: false)] through the evaluator; returns the edges with their minute and the last state. */
-function run(samples: [number, number | null][], rule = cpuRule, start: RuleState = INITIAL_RULE_STATE) {
+function run(samples: [number, number | null][], rule: ThresholdRule = cpuRule, start: RuleState = INITIAL_RULE_STATE) {
   let state = start;
   const edges: [number, Edge['type']][] = [];
   for (const [minute, value] of samples) {

@@ -3,11 +3,14 @@ import { APP_DELETED_REASON, streamIds, type AlertKind, type BerthEvent } from '
 import { CRASHLOOP_EXITS, CRASHLOOP_WINDOW_MS } from '@berth/core';
 import { EventStore, type StoredEvent } from '@berth/event-store';
 import { createHash } from 'node:crypto';
+import { Projections } from '../../database/projections.service';
 import { StreamHandler } from '../../database/stream-handler';
 import { alertRuleDecider, type EdgeCause } from './alert-rules.decider';
 import { AlertsRepository } from './alerts.repository';
 
 const ACTOR = 'system:alert-reactions';
+/** How long a reaction waits for the read models to reach its event before it is retried. */
+const CATCH_UP_MS = 60_000;
 
 /**
  * Event-driven kinds "skip the threshold check and fire/resolve directly off the underlying state
@@ -29,11 +32,14 @@ export class AlertReactions {
     private readonly repo: AlertsRepository,
     private readonly streams: StreamHandler,
     private readonly store: EventStore,
+    private readonly projections: Projections,
   ) {}
 
   async handle(stored: StoredEvent): Promise<void> {
     const event = stored as unknown as BerthEvent;
     const cause: EdgeCause = { transactionId: stored.transactionId, position: stored.position };
+    // The rules and exits read models reach the event first: every rule made before it is seen.
+    await this.projections.waitFor(cause, CATCH_UP_MS);
     const at = stored.occurredAt;
     switch (event.type) {
       case 'AppStopped':
