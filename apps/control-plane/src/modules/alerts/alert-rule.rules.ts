@@ -33,8 +33,8 @@ export function ruleProblems(s: AlertRuleSettings): string[] {
       problems.push(`sustainMinutes must be a whole number of minutes between ${SUSTAIN_MINUTES_RANGE.min} and ${SUSTAIN_MINUTES_RANGE.max} (a day), got ${sustain}`);
     }
   } else {
-    if (s.threshold !== undefined && s.threshold !== null) problems.push(`a ${s.kind} rule fires on an event and takes no threshold`);
-    if (s.sustainMinutes !== undefined && s.sustainMinutes !== null) problems.push(`a ${s.kind} rule fires on an event and takes no sustainMinutes`);
+    if (s.threshold !== undefined && s.threshold !== null) problems.push(`${s.kind} rules fire on an event and take no threshold`);
+    if (s.sustainMinutes !== undefined && s.sustainMinutes !== null) problems.push(`${s.kind} rules fire on an event and take no sustainMinutes`);
   }
   if (s.channels.length > MAX_CHANNELS) problems.push(`a rule has at most ${MAX_CHANNELS} channels`);
   const keys = s.channels.map(channelKey);
