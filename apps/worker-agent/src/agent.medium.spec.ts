@@ -33,6 +33,7 @@ describe.skipIf(!hasDocker)('worker agent process wiring (real Docker, stand-in 
     workerToken: token,
     advertiseIp: '127.0.0.1',
     capacityMemoryMb: 2048,
+    logBufferBytes: 64 * 1024 * 1024,
     capacityCpus: 2,
     healthCheckDeadlineMs: 15_000,
     workDir: work.dir,

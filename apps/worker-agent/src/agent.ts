@@ -5,6 +5,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig } from '@berth/config';
+import { systemClock } from '@berth/core';
 import type { AdoptedContainer, WorkerCapacity } from '@berth/contracts';
 import type { Logger } from 'pino';
 import { AgentConnection } from './connection/agent-connection';
@@ -59,6 +60,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
     url: config.url,
     token: config.workerToken,
     logger,
+    outboxMaxBytes: config.logBufferBytes,
     // Before the first reply names this worker, every Berth container on the host is listed.
     hello: async () => ({ capacity, advertiseIp: config.advertiseIp, agentVersion: AGENT_VERSION, containers: toAdopted(await rt.list(workerId)) }),
     onHello: (reply) => {
@@ -72,7 +74,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
     // Messages are taken only after the hello reply created the runner.
     onAppRemove: async ({ appId }) => (runner ? runner.removeApp(appId) : { removed: 0, error: 'the agent has not said hello yet' }),
     heartbeat: async () => ({
-      at: new Date().toISOString(),
+      at: systemClock.now().toISOString(),
       capacity,
       runningContainers: workerId ? (await rt.list(workerId)).filter((c) => c.running).length : 0,
     }),

@@ -115,6 +115,8 @@ export interface AgentConfig {
   healthCheckDeadlineMs: number;
   /** Where the agent clones repositories while building. */
   workDir: string;
+  /** What the agent keeps of unsent messages while the control plane is unreachable; past it the oldest log lines go. */
+  logBufferBytes: number;
   logLevel: LogLevel;
 }
 
@@ -131,6 +133,7 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
     capacityCpus: int(env, 'BERTH_WORKER_CPUS', os.cpus().length, 1),
     healthCheckDeadlineMs: int(env, 'BERTH_HEALTH_CHECK_DEADLINE_MS', 60_000, 1000),
     workDir: str(env, 'BERTH_WORKER_DIR') ?? `${os.tmpdir()}/berth-agent`,
+    logBufferBytes: int(env, 'BERTH_LOG_BUFFER_BYTES', 64 * 1024 * 1024, 1024 * 1024),
     logLevel: logLevel(env),
   };
 }

@@ -4,6 +4,7 @@
  * AgentAck; the agent resends until it gets one (results are idempotent on the server).
  */
 import type { JobSpec } from './events';
+import type { ErrorBody } from './errors';
 import type { WorkerCapacity } from './worker';
 
 export const AGENT_NAMESPACE = '/agent';
@@ -40,7 +41,7 @@ export interface HeartbeatMsg { at: string; capacity: WorkerCapacity; runningCon
 
 export type AgentAck<T = unknown> =
   | { ok: true; result?: T }
-  | { ok: false; error: { statusCode: number; error: string; message: string } };
+  | { ok: false; error: ErrorBody };
 
 /** Messages the agent sends (each with an ack). */
 export interface AgentToServer {

@@ -3,14 +3,22 @@
  * handshake. On every (re)connect: hello (with the containers found on the host), then the outbox
  * is sent in order, one message at a time, each kept until acknowledged — so a control-plane
  * restart loses no result. Heartbeats every HEARTBEAT_INTERVAL_MS while connected.
+ *
+ * Any part of the agent sends through `send(kind, msg)` (job results, build logs, runtime logs,
+ * stats) and takes the control plane's messages through `on(name, handler)`; this class knows none
+ * of their meanings.
  */
 import { AGENT_NAMESPACE, HEARTBEAT_INTERVAL_MS } from '@berth/contracts';
 import type { AgentAck, AgentHello, AgentHelloReply, AppRemoveMsg, AppRemoveReply, HeartbeatMsg, JobSpec } from '@berth/contracts';
+import { systemClock, type Clock } from '@berth/core';
 import type { Logger } from 'pino';
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 import type { JobEvent, JobMessages, JobReporter } from '../jobs/job-reporter';
-import { OUTBOX_LIMIT, Outbox } from './outbox';
+import { OUTBOX_LIMIT, OUTBOX_MAX_BYTES, Outbox, type SendOptions } from './outbox';
+
+/** Answers one control-plane message; its value (or a rejection's message as `{error}`) goes back in the ack. */
+export type ServerMessageHandler = (msg: unknown) => unknown | Promise<unknown>;
 
 export interface AgentConnectionOptions {
   /** Control plane base URL; the namespace is appended. */
@@ -20,16 +28,19 @@ export interface AgentConnectionOptions {
   /** Builds the hello for each (re)connect (the containers on the host may have changed). */
   hello(): Promise<AgentHello>;
   onHello(reply: AgentHelloReply): void;
-  /** The answer to a `job` message. */
-  onJob(job: JobSpec): { accepted: boolean };
+  /** The answer to a `job` message (registered with on('job') at construction). */
+  onJob?(job: JobSpec): { accepted: boolean };
   /** The answer to an `app:remove` message, once the app's containers are gone. */
-  onAppRemove(msg: AppRemoveMsg): Promise<AppRemoveReply>;
+  onAppRemove?(msg: AppRemoveMsg): Promise<AppRemoveReply>;
   heartbeat(): Promise<HeartbeatMsg>;
   /** Called when the server refuses the handshake (a wrong or revoked worker token). */
   onAuthRejected?(message: string): void;
   heartbeatIntervalMs?: number;
   ackTimeoutMs?: number;
   outboxLimit?: number;
+  /** Bytes the outbox may hold while the control plane is unreachable (BERTH_LOG_BUFFER_BYTES). */
+  outboxMaxBytes?: number;
+  clock?: Clock;
   /** Backoff between reconnects the agent does itself (after a refusal); socket.io's own uses the same bounds. */
   reconnectDelayMs?: { min: number; max: number };
 }
@@ -52,8 +63,10 @@ export class AgentConnection implements JobReporter {
   private pumping = false;
   private closed = false;
   private failures = 0;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: ReturnType<Clock['setInterval']> | undefined;
+  private reconnectTimer: ReturnType<Clock['setTimeout']> | undefined;
+  private readonly clock: Clock;
+  private readonly handlers = new Map<string, ServerMessageHandler>();
   private heartbeatPending = false;
   private drainWaiters: (() => void)[] = [];
   /** Server messages that arrived before the hello reply was handled: taken once it is. */
@@ -61,9 +74,23 @@ export class AgentConnection implements JobReporter {
 
   constructor(private readonly options: AgentConnectionOptions) {
     this.log = options.logger.child({ component: 'agent-connection' });
-    this.outbox = new Outbox(options.outboxLimit ?? OUTBOX_LIMIT);
+    this.outbox = new Outbox(options.outboxLimit ?? OUTBOX_LIMIT, options.outboxMaxBytes ?? OUTBOX_MAX_BYTES);
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.backoff = options.reconnectDelayMs ?? { min: 500, max: 10_000 };
+    this.clock = options.clock ?? systemClock;
+    const { onJob, onAppRemove } = options;
+    if (onJob) this.on('job', (job) => this.takeJob(job as JobSpec, onJob));
+    if (onAppRemove) this.on('app:remove', (msg) => this.removeApp(msg as AppRemoveMsg | undefined, onAppRemove));
+  }
+
+  /**
+   * Registers the handler of one control-plane message (before start()). Messages are taken only after
+   * the hello reply named this worker; the handler's value is the ack.
+   */
+  on(name: string, handler: ServerMessageHandler): void {
+    if (this.handlers.has(name)) throw new Error(`the control-plane message ${name} already has a handler`);
+    this.handlers.set(name, handler);
+    this.socket?.on(name, (msg: unknown, ack?: (reply: unknown) => void) => this.receive(name, handler, msg, ack));
   }
 
   start(): void {
@@ -78,16 +105,10 @@ export class AgentConnection implements JobReporter {
     socket.on('connect', () => void this.onConnect());
     socket.on('disconnect', (reason) => this.onDisconnect(reason));
     socket.on('connect_error', (err) => this.onConnectError(err));
-    socket.on('job', (job: JobSpec, ack?: (reply: { accepted: boolean }) => void) => {
-      const answer = typeof ack === 'function' ? ack : () => undefined;
-      this.whenReady(() => this.takeJob(job, answer));
-    });
-    socket.on('app:remove', (msg: AppRemoveMsg, ack?: (reply: AppRemoveReply) => void) => {
-      const answer = typeof ack === 'function' ? ack : () => undefined;
-      this.whenReady(() => this.removeApp(msg, answer));
-    });
-    this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), this.options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
-    this.heartbeatTimer.unref();
+    for (const [name, handler] of this.handlers) {
+      socket.on(name, (msg: unknown, ack?: (reply: unknown) => void) => this.receive(name, handler, msg, ack));
+    }
+    this.heartbeatTimer = this.clock.setInterval(() => void this.sendHeartbeat(), this.options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
   }
 
   get connected(): boolean {
@@ -98,20 +119,35 @@ export class AgentConnection implements JobReporter {
     return this.outbox.size;
   }
 
-  /** JobReporter: queue the message; it is sent (again, if need be) until acknowledged. */
-  report<E extends JobEvent>(event: E, msg: JobMessages[E]): void {
-    if (this.outbox.push(event, msg) > 0) this.log.warn({ dropped: this.outbox.dropped }, 'outbox full: dropped the oldest build-log batch');
+  /** Bytes waiting in the outbox. */
+  get pendingBytes(): number {
+    return this.outbox.bytes;
+  }
+
+  /** Messages dropped from a full outbox since start. */
+  get droppedMessages(): number {
+    return this.outbox.dropped;
+  }
+
+  /** Queues a message; it is sent in order (again, if need be) until acknowledged. */
+  send(kind: string, msg: unknown, opts: SendOptions = {}): void {
+    const dropped = this.outbox.push(kind, msg, opts);
+    if (dropped > 0) this.log.warn({ kind, dropped: this.outbox.dropped, queuedBytes: this.outbox.bytes }, 'outbox full: dropped the oldest droppable messages');
     void this.pump();
+  }
+
+  /** JobReporter: job messages; build-log batches may be dropped when the outbox is full, results never. */
+  report<E extends JobEvent>(event: E, msg: JobMessages[E]): void {
+    this.send(event, msg, { droppable: event === 'job:log' });
   }
 
   /** Resolves true once everything queued so far was acknowledged, false after timeoutMs. */
   flush(timeoutMs: number): Promise<boolean> {
     if (this.outbox.size === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      timer.unref();
+      const timer = this.clock.setTimeout(() => resolve(false), timeoutMs);
       this.drainWaiters.push(() => {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         resolve(true);
       });
     });
@@ -120,8 +156,8 @@ export class AgentConnection implements JobReporter {
   close(): void {
     this.closed = true;
     this.ready = false;
-    clearInterval(this.heartbeatTimer);
-    clearTimeout(this.reconnectTimer);
+    this.clock.clearInterval(this.heartbeatTimer);
+    this.clock.clearTimeout(this.reconnectTimer);
     this.socket?.disconnect();
   }
 
@@ -154,24 +190,38 @@ export class AgentConnection implements JobReporter {
     else this.beforeHello.push(take);
   }
 
-  private removeApp(msg: AppRemoveMsg | undefined, ack: (reply: AppRemoveReply) => void): void {
-    const appId = msg?.appId;
-    if (typeof appId !== 'string' || appId.length === 0) {
-      this.log.warn({ msg }, 'app:remove without an appId; ignored');
-      ack({ removed: 0, error: 'app:remove needs an appId' });
-      return;
-    }
-    this.log.info({ appId }, 'removing a deleted app');
-    this.options.onAppRemove({ appId }).then(ack, (err: unknown) => {
-      this.log.error({ err, appId }, 'could not remove a deleted app');
-      ack({ removed: 0, error: err instanceof Error ? err.message : String(err) });
+  /** One control-plane message: taken once ready, answered with the handler's value (or `{error}`). */
+  private receive(name: string, handler: ServerMessageHandler, msg: unknown, ack?: (reply: unknown) => void): void {
+    const answer = typeof ack === 'function' ? ack : () => undefined;
+    this.whenReady(() => {
+      Promise.resolve()
+        .then(() => handler(msg))
+        .then(answer, (err: unknown) => {
+          this.log.error({ err, name }, 'could not handle a control-plane message');
+          answer({ error: err instanceof Error ? err.message : String(err) });
+        });
     });
   }
 
-  private takeJob(job: JobSpec, ack: (reply: { accepted: boolean }) => void): void {
-    const reply = this.options.onJob(job);
-    this.log.info({ jobId: job.jobId, appId: job.appId, accepted: reply.accepted }, 'job received');
-    ack(reply);
+  private async removeApp(msg: AppRemoveMsg | undefined, onAppRemove: (msg: AppRemoveMsg) => Promise<AppRemoveReply>): Promise<AppRemoveReply> {
+    const appId = msg?.appId;
+    if (typeof appId !== 'string' || appId.length === 0) {
+      this.log.warn({ msg }, 'app:remove without an appId; ignored');
+      return { removed: 0, error: 'app:remove needs an appId' };
+    }
+    this.log.info({ appId }, 'removing a deleted app');
+    try {
+      return await onAppRemove({ appId });
+    } catch (err) {
+      this.log.error({ err, appId }, 'could not remove a deleted app');
+      return { removed: 0, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  private takeJob(job: JobSpec, onJob: (job: JobSpec) => { accepted: boolean }): { accepted: boolean } {
+    const reply = onJob(job);
+    this.log.info({ jobId: job?.jobId, appId: job?.appId, accepted: reply.accepted }, 'job received');
+    return reply;
   }
 
   private onDisconnect(reason: string): void {
@@ -198,12 +248,11 @@ export class AgentConnection implements JobReporter {
 
   private scheduleReconnect(): void {
     if (this.closed) return;
-    clearTimeout(this.reconnectTimer);
+    this.clock.clearTimeout(this.reconnectTimer);
     const delay = Math.min(this.backoff.max, this.backoff.min * 2 ** Math.min(this.failures++, 16)) * (0.5 + Math.random() / 2);
-    this.reconnectTimer = setTimeout(() => {
+    this.reconnectTimer = this.clock.setTimeout(() => {
       if (!this.closed && !this.socket?.connected) this.socket?.connect();
     }, delay);
-    this.reconnectTimer.unref();
   }
 
   /** Emits with an ack; rejects on ack timeout, or at once when the connection drops. */
@@ -215,13 +264,13 @@ export class AgentConnection implements JobReporter {
       const settle = (err: Error | undefined, reply?: AckReply) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         socket.off('disconnect', onDrop);
         if (err) reject(err);
         else resolve(reply as AckReply);
       };
       const onDrop = () => settle(new Disconnected('connection lost before the ack'));
-      const timer = setTimeout(() => settle(new Error(`no ack for ${event} within ${this.ackTimeoutMs} ms`)), this.ackTimeoutMs);
+      const timer = this.clock.setTimeout(() => settle(new Error(`no ack for ${event} within ${this.ackTimeoutMs} ms`)), this.ackTimeoutMs);
       socket.on('disconnect', onDrop);
       socket.emit(event, msg, (reply: AckReply) => settle(undefined, reply));
     });
@@ -237,19 +286,19 @@ export class AgentConnection implements JobReporter {
         if (!entry) break;
         let reply: AckReply;
         try {
-          reply = await this.request(entry.event, entry.msg);
+          reply = await this.request(entry.kind, entry.msg);
         } catch (err) {
           if (err instanceof Disconnected) break;
-          this.log.warn({ err: (err as Error).message, event: entry.event }, 'no ack; sending again');
+          this.log.warn({ err: (err as Error).message, event: entry.kind }, 'no ack; sending again');
           continue;
         }
         if (reply?.ok) {
           this.outbox.remove(entry.id);
-        } else if ((reply?.error?.statusCode ?? 500) >= 500) {
-          this.log.warn({ event: entry.event, error: reply?.error }, 'control plane could not take the message; retrying');
-          await new Promise((r) => setTimeout(r, this.backoff.min).unref());
+        } else if ((reply?.error?.statusCode ?? 500) >= 500 || reply?.error?.retryable) {
+          this.log.warn({ event: entry.kind, error: reply?.error }, 'control plane could not take the message yet; sending it again');
+          await this.clock.sleep(this.backoff.min);
         } else {
-          this.log.error({ event: entry.event, error: reply.error }, 'control plane refused the message; dropping it');
+          this.log.error({ event: entry.kind, error: reply.error }, 'control plane refused the message; dropping it');
           this.outbox.remove(entry.id);
         }
       }

@@ -1,40 +1,61 @@
 /**
- * What the agent has told nobody yet: job messages in the order they happened, each kept until the
- * control plane acknowledged it. Bounded: when full, the oldest build-log batches go first; job
- * results (started, image built, container started, succeeded, failed) are never dropped.
+ * What the agent has told nobody yet: messages of any kind in the order they happened, each kept until
+ * the control plane acknowledged it. Bounded by count and by bytes: when full, the oldest droppable
+ * messages (telemetry: build-log batches, runtime log lines) go first, and their senders are told;
+ * the rest (job results) are never dropped — the outbox grows past its bound rather than lose one.
  */
-import type { JobEvent, JobMessages } from '../jobs/job-reporter';
 
 export const OUTBOX_LIMIT = 10_000;
+/** BERTH_LOG_BUFFER_BYTES's default: 64 MiB. */
+export const OUTBOX_MAX_BYTES = 64 * 1024 * 1024;
 
-export interface OutboxEntry<E extends JobEvent = JobEvent> {
+export interface SendOptions {
+  /** May be dropped, oldest first, when the outbox is full (telemetry). */
+  droppable?: boolean;
+  /** Called if this message is dropped before it was acknowledged. */
+  onDrop?: () => void;
+}
+
+export interface OutboxEntry {
   id: number;
-  event: E;
-  msg: JobMessages[E];
+  kind: string;
+  msg: unknown;
+  bytes: number;
+  droppable: boolean;
+  onDrop?: () => void;
 }
 
 export class Outbox {
   private entries: OutboxEntry[] = [];
   private nextId = 1;
-  private droppedLogs = 0;
+  private droppedCount = 0;
+  private totalBytes = 0;
 
-  constructor(private readonly limit = OUTBOX_LIMIT) {}
+  constructor(
+    private readonly limit = OUTBOX_LIMIT,
+    private readonly maxBytes = OUTBOX_MAX_BYTES,
+  ) {}
 
-  /** Appends; returns how many log batches were dropped to make room (0 or 1). */
-  push<E extends JobEvent>(event: E, msg: JobMessages[E]): number {
+  /** Appends; returns how many droppable messages were dropped to make room (the new one included, if it had to go). */
+  push(kind: string, msg: unknown, opts: SendOptions = {}): number {
+    const entry: OutboxEntry = { id: this.nextId++, kind, msg, bytes: sizeOf(msg), droppable: opts.droppable === true, onDrop: opts.onDrop };
     let dropped = 0;
-    if (this.entries.length >= this.limit) {
-      const oldestLog = this.entries.findIndex((e) => e.event === 'job:log');
-      if (oldestLog >= 0) {
-        this.entries.splice(oldestLog, 1);
-        dropped = 1;
-      } else if (event === 'job:log') {
-        this.droppedLogs++;
-        return 1;
+    while (this.entries.length >= this.limit || (this.entries.length > 0 && this.totalBytes + entry.bytes > this.maxBytes)) {
+      const oldest = this.entries.findIndex((e) => e.droppable);
+      if (oldest >= 0) {
+        const removed = this.entries.splice(oldest, 1)[0]!;
+        this.totalBytes -= removed.bytes;
+        this.drop(removed);
+        dropped++;
+      } else if (entry.droppable) {
+        this.drop(entry);
+        return dropped + 1;
+      } else {
+        break;
       }
     }
-    this.droppedLogs += dropped;
-    this.entries.push({ id: this.nextId++, event, msg } as OutboxEntry);
+    this.entries.push(entry);
+    this.totalBytes += entry.bytes;
     return dropped;
   }
 
@@ -46,19 +67,42 @@ export class Outbox {
   /** Forgets an acknowledged message (no-op when it was already dropped). */
   remove(id: number): void {
     const i = this.entries.findIndex((e) => e.id === id);
-    if (i >= 0) this.entries.splice(i, 1);
+    if (i < 0) return;
+    this.totalBytes -= this.entries[i]!.bytes;
+    this.entries.splice(i, 1);
   }
 
   get size(): number {
     return this.entries.length;
   }
 
-  /** Log batches dropped since start, for the operator's logs. */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  /** Messages dropped since start, for the operator's logs and metrics. */
   get dropped(): number {
-    return this.droppedLogs;
+    return this.droppedCount;
   }
 
   snapshot(): readonly OutboxEntry[] {
     return [...this.entries];
+  }
+
+  private drop(entry: OutboxEntry): void {
+    this.droppedCount++;
+    try {
+      entry.onDrop?.();
+    } catch {
+      // A sender's bookkeeping must not stop the outbox.
+    }
+  }
+}
+
+function sizeOf(msg: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(msg) ?? '', 'utf8');
+  } catch {
+    return 0;
   }
 }

@@ -3,19 +3,14 @@
  * and the decider spec uses them without NestJS).
  */
 
-/** An app name or zone: a DNS label, so it can be a hostname part (`<name>.<zone>.example.com`). */
-export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-export const DNS_LABEL_MAX = 63;
+import { DNS_LABEL_PATTERN } from '@berth/core';
 
-export function isDnsLabel(value: unknown): value is string {
-  return typeof value === 'string' && value.length >= 1 && value.length <= DNS_LABEL_MAX && DNS_LABEL.test(value);
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ids are uuids; anything else cannot name an app, deployment or job (and must not reach a uuid column). */
-export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value);
-}
+/**
+ * An app name or zone is a DNS label, so it can be a hostname part (`<name>.<zone>.example.com`); ids
+ * are uuids. One copy of each rule, in @berth/core.
+ */
+export { isDnsLabel, isUuid } from '@berth/core';
+export const DNS_LABEL = DNS_LABEL_PATTERN;
 
 const CONTROL_OR_SPACE = /[\s\x00-\x1f\x7f]/;
 const GIT_URL_SCHEMES = new Set(['https:', 'http:', 'ssh:', 'git:', 'file:']);

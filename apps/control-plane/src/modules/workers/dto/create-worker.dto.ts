@@ -2,9 +2,9 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { WorkerCapacity, WorkerStatus, WorkerView } from '@berth/contracts';
 import { IsOptional, IsString, Matches } from 'class-validator';
 
-/** A DNS label: what a worker name and a zone must be, so they can appear in host names and labels. */
-export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const DNS_LABEL_RULE = 'must be a DNS label: 1 to 63 lowercase letters, digits or hyphens, starting and ending with a letter or digit';
+import { DNS_LABEL_PATTERN as DNS_LABEL, DNS_LABEL_RULE } from '@berth/core';
+
+/** A worker name and a zone are DNS labels, so they can appear in host names and labels. */
 
 export class CreateWorkerDto {
   @ApiProperty({ example: 'worker-1', description: 'A DNS label naming the worker.' })
