@@ -33,7 +33,7 @@ const appId = (i: number) => `20000000-0000-4000-8000-${String(i).padStart(12, '
 const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
 const note = (xs: number[]) => `median of ${xs.length} (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)} ms)`;
 
-function stats(i: number, minute: number): AppStatsView {
+function stats(i: number, minute: number): AppStatsView & { live: true } {
   return {
     live: true,
     sampledAt: new Date(0).toISOString(),
