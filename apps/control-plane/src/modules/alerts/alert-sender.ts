@@ -10,12 +10,10 @@
  *   for email the same Message-ID), so a receiver that keeps the ids it has seen shows each edge once.
  * - rows are independent: a failing channel only delays its own row.
  */
-import type { AlertChannel } from '@berth/contracts';
 import type { Clock, Logger } from '@berth/core';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { AlertNotifiers } from './alert-notifiers';
-import type { DeliveryAttempt } from './alerts.repository';
-import type { AlertNotification } from './projections/alert-outbox.projector';
+import { outboxOn, type DeliveryAttempt, type OutboxRow } from './alerts.repository';
 
 /** Longest wait between two attempts of one delivery. */
 export const MAX_RETRY_DELAY_MS = 15 * 60_000;
@@ -30,13 +28,6 @@ export interface SenderOptions {
 /** Delay before attempt n + 1 after n failed attempts: base, 2 base, 4 base, … at most 15 minutes. */
 export function retryDelayMs(failedAttempts: number, baseMs: number): number {
   return Math.min(MAX_RETRY_DELAY_MS, baseMs * 2 ** Math.max(0, failedAttempts - 1));
-}
-
-interface OutboxRow {
-  id: string;
-  channel: AlertChannel;
-  payload: AlertNotification;
-  attempts: DeliveryAttempt[];
 }
 
 export class AlertSender {
@@ -68,18 +59,13 @@ export class AlertSender {
     let broken = false;
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<OutboxRow>(
-        `SELECT id, channel, payload, attempts FROM alert_outbox
-         WHERE status = 'pending' AND next_attempt_at <= $1
-         ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-        [now],
-      );
-      const row = rows[0];
+      const outbox = outboxOn(client);
+      const row = await outbox.claimDue(now);
       if (!row) {
         await client.query('COMMIT');
         return false;
       }
-      await this.attempt(client, row);
+      await this.attempt(outbox, row);
       await client.query('COMMIT');
       return true;
     } catch (err) {
@@ -90,7 +76,7 @@ export class AlertSender {
     }
   }
 
-  private async attempt(client: PoolClient, row: OutboxRow): Promise<void> {
+  private async attempt(outbox: ReturnType<typeof outboxOn>, row: OutboxRow): Promise<void> {
     let error: string | undefined;
     try {
       await this.notifiers.deliver(row.channel, row.payload, row.id);
@@ -101,17 +87,17 @@ export class AlertSender {
     const attempt: DeliveryAttempt = error === undefined ? { at: at.toISOString(), ok: true } : { at: at.toISOString(), ok: false, error };
     const attempts = [...row.attempts, attempt];
     if (error === undefined) {
-      await client.query(`UPDATE alert_outbox SET status = 'sent', sent_at = $2, attempts = $3 WHERE id = $1`, [row.id, at, JSON.stringify(attempts)]);
+      await outbox.markSent(row.id, at, attempts);
       return;
     }
     const failed = attempts.filter((a) => !a.ok).length;
     if (failed >= this.opts.maxAttempts) {
-      await client.query(`UPDATE alert_outbox SET status = 'failed', attempts = $2 WHERE id = $1`, [row.id, JSON.stringify(attempts)]);
+      await outbox.markFailed(row.id, attempts);
       this.logger.warn({ deliveryId: row.id, channel: row.channel.type, attempts: failed, error }, 'an alert notification was given up after its last attempt');
       return;
     }
     const next = new Date(at.getTime() + retryDelayMs(failed, this.opts.retryBaseMs));
-    await client.query(`UPDATE alert_outbox SET attempts = $2, next_attempt_at = $3 WHERE id = $1`, [row.id, JSON.stringify(attempts), next]);
+    await outbox.retryAt(row.id, next, attempts);
     this.logger.info({ deliveryId: row.id, channel: row.channel.type, attempts: failed, error, retryAt: next.toISOString() }, 'an alert notification failed; retrying later');
   }
 }

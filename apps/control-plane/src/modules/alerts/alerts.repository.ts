@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AlertChannel, AlertKind } from '@berth/contracts';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import type { AlertNotification } from './projections/alert-outbox.projector';
 import { PG_POOL } from '../../database/pg-pool';
 import { statusOf, type AlertPhase, type RuleState } from './alert-evaluator';
 import type { PolledRule } from './alert-tick';
@@ -188,6 +189,38 @@ export class AlertsRepository {
     }));
   }
 }
+
+export interface OutboxRow {
+  id: string;
+  channel: AlertChannel;
+  payload: AlertNotification;
+  attempts: DeliveryAttempt[];
+}
+
+/**
+ * The outbox, inside the sender's transaction: claim one due row (`FOR UPDATE SKIP LOCKED`: a row
+ * another replica is sending is skipped, not waited for), then record the attempt's outcome on it.
+ */
+export const outboxOn = (client: PoolClient) => ({
+  async claimDue(now: Date): Promise<OutboxRow | undefined> {
+    const { rows } = await client.query<OutboxRow>(
+      `SELECT id, channel, payload, attempts FROM alert_outbox
+       WHERE status = 'pending' AND next_attempt_at <= $1
+       ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+      [now],
+    );
+    return rows[0];
+  },
+  async markSent(id: string, at: Date, attempts: DeliveryAttempt[]): Promise<void> {
+    await client.query(`UPDATE alert_outbox SET status = 'sent', sent_at = $2, attempts = $3 WHERE id = $1`, [id, at, JSON.stringify(attempts)]);
+  },
+  async markFailed(id: string, attempts: DeliveryAttempt[]): Promise<void> {
+    await client.query(`UPDATE alert_outbox SET status = 'failed', attempts = $2 WHERE id = $1`, [id, JSON.stringify(attempts)]);
+  },
+  async retryAt(id: string, next: Date, attempts: DeliveryAttempt[]): Promise<void> {
+    await client.query(`UPDATE alert_outbox SET attempts = $2, next_attempt_at = $3 WHERE id = $1`, [id, JSON.stringify(attempts), next]);
+  },
+});
 
 function stateOf(r: RuleRow): RuleState {
   const row = r.phase ? { phase: r.phase, since: r.since ?? undefined, noData: r.no_data ?? false, value: r.value ?? undefined, updatedAt: r.state_updated_at! } : undefined;
