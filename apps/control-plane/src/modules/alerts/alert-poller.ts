@@ -40,14 +40,17 @@ export class AlertPoller {
     const exits = await this.repo.exitsSince(exitApps, new Date(now.getTime() - LOOKBACK_MS));
     const plan = planTick(rules, { stats: (appId) => this.stats.get(appId), exits: (appId) => exits.get(appId) ?? [] }, now);
     let appended = 0;
+    const failed = new Set<string>();
     for (const { rule, edge } of plan.edges) {
       try {
         if (await this.appendEdge(rule, edge, now)) appended++;
       } catch (err) {
+        // Its state stays as it was, so the next tick decides this edge again.
+        failed.add(rule.id);
         this.logger.error({ err, ruleId: rule.id, edge: edge.type, msg: 'could not append an alert edge; the next tick decides again' });
       }
     }
-    await this.repo.writeStates(plan.states, now);
+    await this.repo.writeStates(failed.size === 0 ? plan.states : plan.states.filter((s) => !failed.has(s.ruleId)), now);
     return appended;
   }
 

@@ -5,12 +5,12 @@ import { DomainError, ErrorCode } from '../../common/errors';
 import { AppsService } from '../apps/apps.service';
 import { UsageQueryDto } from './dto/usage-query.dto';
 import { clampWindow } from './usage-bucket';
-import { UsageRepository } from './usage.repository';
+import { UsageRepository, type UsageBucketView } from './usage.repository';
 
 export interface UsageView {
   from: string;
   to: string;
-  buckets: { bucketStart: string; cpuAvg: number; memAvg: number; memMax: number; netRx: number; netTx: number }[];
+  buckets: UsageBucketView[];
 }
 
 @ApiTags('usage')
@@ -34,10 +34,6 @@ export class UsageController {
     if (asked.from && asked.to && asked.from.getTime() > asked.to.getTime()) throw new DomainError(ErrorCode.InvalidInput, 'from must not be after to');
     const { from, to } = clampWindow(asked.from, asked.to, this.clock.now());
     const rows = from.getTime() < to.getTime() ? await this.repo.range(appId, from, to) : [];
-    return {
-      from: from.toISOString(),
-      to: to.toISOString(),
-      buckets: rows.map((r) => ({ bucketStart: r.bucketStart.toISOString(), cpuAvg: r.cpuAvg, memAvg: r.memAvg, memMax: r.memMax, netRx: r.netRx, netTx: r.netTx })),
-    };
+    return { from: from.toISOString(), to: to.toISOString(), buckets: rows };
   }
 }

@@ -3,6 +3,15 @@ import type { Pool } from 'pg';
 import { PG_POOL } from '../../database/pg-pool';
 import type { UsageRow } from './usage-bucket';
 
+export interface UsageBucketView {
+  bucketStart: string;
+  cpuAvg: number;
+  memAvg: number;
+  memMax: number;
+  netRx: number;
+  netTx: number;
+}
+
 /** Rows deleted per statement by the pruner. */
 export const PRUNE_BATCH = 10_000;
 
@@ -39,10 +48,19 @@ export class UsageRepository {
     return rows.map(toRow);
   }
 
-  /** Buckets of one app starting in [from, to), oldest first. */
-  async range(appId: string, from: Date, to: Date): Promise<UsageRow[]> {
-    const { rows } = await this.pool.query<RawRow>(`${SELECT} WHERE app_id = $1 AND bucket_start >= $2 AND bucket_start < $3 ORDER BY bucket_start`, [appId, from, to]);
-    return rows.map(toRow);
+  /**
+   * Buckets of one app starting in [from, to), oldest first, as the endpoint answers them. 90 days are
+   * 25,920 rows: they come as arrays with the bucket start in epoch milliseconds, which the driver
+   * parses as a number instead of a date per row.
+   */
+  async range(appId: string, from: Date, to: Date): Promise<UsageBucketView[]> {
+    const { rows } = await this.pool.query<[number, number, number, number, number, number]>({
+      text: `SELECT (extract(epoch FROM bucket_start) * 1000)::float8, cpu_avg, mem_avg, mem_max::float8, net_rx::float8, net_tx::float8
+             FROM usage_buckets WHERE app_id = $1 AND bucket_start >= $2 AND bucket_start < $3 ORDER BY bucket_start`,
+      values: [appId, from, to],
+      rowMode: 'array',
+    });
+    return rows.map(([t, cpuAvg, memAvg, memMax, netRx, netTx]) => ({ bucketStart: new Date(t).toISOString(), cpuAvg, memAvg, memMax, netRx, netTx }));
   }
 
   /** Deletes rows whose bucket starts before `cutoff`, PRUNE_BATCH at a time; resolves to how many. */
