@@ -191,7 +191,7 @@ describe('alerts: rules API, poller, reactions and notifications (real PostgreSQ
     expect(smtp.mails.filter((m) => m.to.includes('cpu@example.com'))).toHaveLength(2);
   });
 
-  it('deployment_failed fires on a failed deployment and resolves on the next good one; a receiver that fails twice still sees each edge once', async () => {
+  it('deployment_failed fires on a failed deployment and resolves on the next good one; an HTTP receiver and an SMTP server that fail twice still see each edge once', async () => {
     const app = await createApp('deploy-fails');
     const rule = await createRule(app.id, {
       kind: 'deployment_failed',
@@ -211,6 +211,7 @@ describe('alerts: rules API, poller, reactions and notifications (real PostgreSQ
     };
 
     http.failNext(2, '/deploy');
+    smtp.failNext(2);
     const failed = await run();
     await results.recordJobFailed(workerId, { jobId: failed, reason: 'health check failed: GET / answered 500', logTail: [] });
     const [incident] = await eventually(() => incidents(app.id), (list) => list.length === 1 && allSent(list[0], 2));
@@ -221,6 +222,10 @@ describe('alerts: rules API, poller, reactions and notifications (real PostgreSQ
     const tries = http.requests.filter((r) => r.path === '/deploy');
     expect(tries.map((r) => r.status)).toEqual([500, 500, 200]);
     expect(new Set(tries.map((r) => r.headers['x-berth-delivery']))).toEqual(new Set([webhook.id]));
+    const email = incident.deliveries.find((d: { channel: { type: string } }) => d.channel.type === 'email');
+    expect(email.attempts.map((a: { ok: boolean }) => a.ok)).toEqual([false, false, true]);
+    expect(email.attempts[0].error).toMatch(/451/);
+    expect(smtp.refused).toBe(2);
     expect(smtp.mails.filter((m) => m.to.includes('deploys@example.com'))).toHaveLength(1);
     expect(smtp.mails.find((m) => m.to.includes('deploys@example.com'))!.raw).toMatch(/FIRING: deployment_failed/);
 

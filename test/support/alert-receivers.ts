@@ -54,12 +54,18 @@ export interface ReceivedMail {
 
 export interface SmtpReceiver {
   url: string;
+  /** Accepted mails only. */
   mails: ReceivedMail[];
+  /** Refuse the next `n` mails with a temporary failure (451), after reading them. */
+  failNext(n: number): void;
+  refused: number;
   close(): Promise<void>;
 }
 
 export async function startSmtpReceiver(): Promise<SmtpReceiver> {
   const mails: ReceivedMail[] = [];
+  let failures = 0;
+  const receiver = { refused: 0 };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -68,6 +74,11 @@ export async function startSmtpReceiver(): Promise<SmtpReceiver> {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
+        if (failures > 0) {
+          failures--;
+          receiver.refused++;
+          return callback(Object.assign(new Error('try again later'), { responseCode: 451 }));
+        }
         mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
         callback();
       });
@@ -75,5 +86,10 @@ export async function startSmtpReceiver(): Promise<SmtpReceiver> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
-  return { url: `smtp://127.0.0.1:${port}`, mails, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return Object.assign(receiver, {
+    url: `smtp://127.0.0.1:${port}`,
+    mails,
+    failNext: (n: number) => void (failures = n),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  });
 }

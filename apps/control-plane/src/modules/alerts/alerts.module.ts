@@ -28,6 +28,7 @@ export const ALERT_SEND_INTERVAL_MS = 1_000;
 export class AlertsBackground implements OnModuleInit, OnApplicationShutdown {
   readonly sender: AlertSender;
   private readonly notifiers: AlertNotifiers;
+  private readonly tickMs: number;
   private readonly logger = new Logger('alert-sender');
 
   constructor(
@@ -44,8 +45,6 @@ export class AlertsBackground implements OnModuleInit, OnApplicationShutdown {
     this.sender = new AlertSender(pool, this.notifiers, clock, alerts, structuredLogger(this.logger));
     this.tickMs = alerts.tickMs;
   }
-
-  private readonly tickMs: number;
 
   onModuleInit(): void {
     this.reactions.durable(this.alertReactions);
