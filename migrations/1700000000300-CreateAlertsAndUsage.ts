@@ -8,7 +8,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - alert_rule_states: the poller's debounce progress per rule (ok / pending since / firing / no data);
  *   not a read model: it is what the poller has seen of the metric, which no event records.
  * - alert_outbox: one row per (incident, edge, channel), written with the projector checkpoint of the
- *   edge event; the sender delivers and records each attempt.
+ *   edge event; the sender claims a row for a lease (claimed_until, claim), delivers it and records
+ *   each attempt.
  * - usage_buckets: telemetry, one row per (app, 5-minute bucket), pruned after 90 days.
  */
 export class CreateAlertsAndUsage1700000000300 implements MigrationInterface {
@@ -78,6 +79,8 @@ export class CreateAlertsAndUsage1700000000300 implements MigrationInterface {
         status          text        NOT NULL DEFAULT 'pending',
         attempts        jsonb       NOT NULL DEFAULT '[]',
         next_attempt_at timestamptz NOT NULL,
+        claimed_until   timestamptz,
+        claim           uuid,
         sent_at         timestamptz,
         created_at      timestamptz NOT NULL,
         UNIQUE (incident_id, edge, channel_key)

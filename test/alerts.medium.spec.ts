@@ -1,11 +1,12 @@
 import { loadControlPlaneConfig } from '@berth/config';
 import { createHmac, randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryLiveStats, LIVE_STATS } from '../apps/control-plane/src/common/live-stats-source';
 import { EventStore } from '@berth/event-store';
 import { AlertPoller } from '../apps/control-plane/src/modules/alerts/alert-poller';
 import { AlertsBackground } from '../apps/control-plane/src/modules/alerts/alerts.module';
+import { AlertOutbox } from '../apps/control-plane/src/modules/alerts/alerts.repository';
 import { DeployService } from '../apps/control-plane/src/modules/deploy/deploy.service';
 import { JobResults } from '../apps/control-plane/src/modules/deploy/job-results';
 import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type SmtpReceiver } from './support/alert-receivers';
@@ -264,6 +265,30 @@ describe('alerts: rules API, poller, reactions and notifications (real PostgreSQ
       ['crashloop', 'firing'],
       ['offline', 'resolved'],
     ]);
+  });
+
+  it('a claimed delivery is skipped by other senders until its lease lapses, and a lapsed claim records nothing', async () => {
+    const pool = new Pool({ connectionString: db.url, max: 2 });
+    try {
+      const outbox = new AlertOutbox(pool);
+      const now = new Date();
+      const id = randomUUID();
+      await pg.query(
+        `INSERT INTO alert_outbox (id, incident_id, edge, channel_key, channel, payload, next_attempt_at, created_at) VALUES ($1, $2, 'fired', 'webhook:x', '{}', '{}', $3, $3)`,
+        [id, randomUUID(), now],
+      );
+      const [first, second] = [randomUUID(), randomUUID()];
+      expect((await outbox.claimDue(now, 1000, first))?.id).toBe(id);
+      expect(await outbox.claimDue(now, 1000, second)).toBeUndefined();
+      const later = new Date(now.getTime() + 2000);
+      expect((await outbox.claimDue(later, 1000, second))?.id).toBe(id);
+      expect(await outbox.markSent(id, first, later, [])).toBe(false);
+      expect(await outbox.markSent(id, second, later, [{ at: later.toISOString(), ok: true }])).toBe(true);
+      expect(await outbox.claimDue(new Date(now.getTime() + 60_000), 1000, randomUUID())).toBeUndefined();
+      expect((await pg.query(`SELECT status FROM alert_outbox WHERE id = $1`, [id])).rows[0].status).toBe('sent');
+    } finally {
+      await pool.end();
+    }
   });
 
   it('with two replicas, each edge reaches each channel exactly once', async () => {

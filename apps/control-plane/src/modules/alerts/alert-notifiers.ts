@@ -46,7 +46,12 @@ export class AlertNotifiers {
         return post(channel.url, JSON.stringify({ text: describe(notification) }), { 'content-type': 'application/json', [DELIVERY_HEADER]: deliveryId });
       case 'email': {
         if (!this.opts.smtpUrl) throw new Error('BERTH_SMTP_URL is not set: email channels cannot be delivered');
-        this.mailer ??= nodemailer.createTransport(this.opts.smtpUrl);
+        this.mailer ??= nodemailer.createTransport({
+          url: this.opts.smtpUrl,
+          connectionTimeout: DELIVERY_TIMEOUT_MS,
+          greetingTimeout: DELIVERY_TIMEOUT_MS,
+          socketTimeout: DELIVERY_TIMEOUT_MS,
+        });
         const text = describe(notification);
         await this.mailer.sendMail({
           from: this.opts.smtpFrom,

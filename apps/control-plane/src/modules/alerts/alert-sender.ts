@@ -1,24 +1,27 @@
 /**
  * Delivers the notification outbox, at least once, with retries and exponential backoff.
  *
- * Each row is claimed in its own transaction (`FOR UPDATE SKIP LOCKED`), delivered while the claim is
- * held, and marked sent (or given its next attempt time) in that same transaction. So:
+ * Each row is claimed for a lease (claimDue: one statement, `FOR UPDATE SKIP LOCKED`), delivered with
+ * no database connection held, and then marked sent, failed or due again — only if the claim still
+ * stands. So:
  * - two replicas (or an old and a new leader) never deliver the same row at the same time, and a row
- *   whose delivery was acknowledged and committed is never sent again;
- * - the one gap HTTP leaves open: the receiver acknowledged but the process died (or lost its database
- *   connection) before the commit. The row is then sent again, with the same `X-Berth-Delivery` id (and
- *   for email the same Message-ID), so a receiver that keeps the ids it has seen shows each edge once.
- * - rows are independent: a failing channel only delays its own row.
+ *   whose delivery was acknowledged and recorded is never sent again;
+ * - the one gap HTTP (and SMTP) leave open: the receiver acknowledged but the process died, or lost
+ *   its database, before recording it. The lease lapses and the row is sent again with the same
+ *   `X-Berth-Delivery` id (for email, the same Message-ID), so a receiver that keeps the ids it has
+ *   seen shows each edge once;
+ * - rows are independent: a failing or slow channel only delays its own row.
  */
 import type { Clock, Logger } from '@berth/core';
-import type { Pool } from 'pg';
-import type { AlertNotifiers } from './alert-notifiers';
-import { outboxOn, type DeliveryAttempt, type OutboxRow } from './alerts.repository';
+import { DELIVERY_TIMEOUT_MS, type AlertNotifiers } from './alert-notifiers';
+import type { AlertOutbox, DeliveryAttempt, OutboxRow } from './alerts.repository';
 
 /** Longest wait between two attempts of one delivery. */
 export const MAX_RETRY_DELAY_MS = 15 * 60_000;
-/** Rows delivered side by side (each holds one pooled connection while it is sent). */
+/** Rows delivered side by side. */
 export const SEND_CONCURRENCY = 4;
+/** How long a claim keeps other senders off a row: well past one delivery's timeout. */
+export const CLAIM_LEASE_MS = 6 * DELIVERY_TIMEOUT_MS;
 
 export interface SenderOptions {
   retryBaseMs: number;
@@ -32,9 +35,10 @@ export function retryDelayMs(failedAttempts: number, baseMs: number): number {
 
 export class AlertSender {
   constructor(
-    private readonly pool: Pool,
+    private readonly outbox: AlertOutbox,
     private readonly notifiers: AlertNotifiers,
     private readonly clock: Pick<Clock, 'now'>,
+    private readonly newId: () => string,
     private readonly opts: SenderOptions,
     private readonly logger: Logger,
   ) {}
@@ -44,8 +48,10 @@ export class AlertSender {
     let attempted = 0;
     const worker = async () => {
       while (!signal?.aborted) {
-        const done = await this.sendOne(now);
-        if (!done) return;
+        const claim = this.newId();
+        const row = await this.outbox.claimDue(now, CLAIM_LEASE_MS, claim);
+        if (!row) return;
+        await this.attempt(row, claim);
         attempted++;
       }
     };
@@ -53,30 +59,7 @@ export class AlertSender {
     return attempted;
   }
 
-  /** Claims one due row and delivers it; false when none is due (or every due one is claimed elsewhere). */
-  private async sendOne(now: Date): Promise<boolean> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      const outbox = outboxOn(client);
-      const row = await outbox.claimDue(now);
-      if (!row) {
-        await client.query('COMMIT');
-        return false;
-      }
-      await this.attempt(outbox, row);
-      await client.query('COMMIT');
-      return true;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => (broken = true));
-      throw err;
-    } finally {
-      client.release(broken);
-    }
-  }
-
-  private async attempt(outbox: ReturnType<typeof outboxOn>, row: OutboxRow): Promise<void> {
+  private async attempt(row: OutboxRow, claim: string): Promise<void> {
     let error: string | undefined;
     try {
       await this.notifiers.deliver(row.channel, row.payload, row.id);
@@ -86,18 +69,18 @@ export class AlertSender {
     const at = this.clock.now();
     const attempt: DeliveryAttempt = error === undefined ? { at: at.toISOString(), ok: true } : { at: at.toISOString(), ok: false, error };
     const attempts = [...row.attempts, attempt];
-    if (error === undefined) {
-      await outbox.markSent(row.id, at, attempts);
-      return;
-    }
+    let recorded: boolean;
     const failed = attempts.filter((a) => !a.ok).length;
-    if (failed >= this.opts.maxAttempts) {
-      await outbox.markFailed(row.id, attempts);
+    if (error === undefined) {
+      recorded = await this.outbox.markSent(row.id, claim, at, attempts);
+    } else if (failed >= this.opts.maxAttempts) {
+      recorded = await this.outbox.markFailed(row.id, claim, attempts);
       this.logger.warn({ deliveryId: row.id, channel: row.channel.type, attempts: failed, error }, 'an alert notification was given up after its last attempt');
-      return;
+    } else {
+      const next = new Date(at.getTime() + retryDelayMs(failed, this.opts.retryBaseMs));
+      recorded = await this.outbox.retryAt(row.id, claim, next, attempts);
+      this.logger.info({ deliveryId: row.id, channel: row.channel.type, attempts: failed, error, retryAt: next.toISOString() }, 'an alert notification failed; retrying later');
     }
-    const next = new Date(at.getTime() + retryDelayMs(failed, this.opts.retryBaseMs));
-    await outbox.retryAt(row.id, next, attempts);
-    this.logger.info({ deliveryId: row.id, channel: row.channel.type, attempts: failed, error, retryAt: next.toISOString() }, 'an alert notification failed; retrying later');
+    if (!recorded) this.logger.warn({ deliveryId: row.id }, 'an alert delivery outlived its claim; another sender owns the row now');
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { ControlPlaneConfig } from '@berth/config';
 import type { Pool } from 'pg';
-import { CLOCK, type Clock } from '../../common/clock';
+import { CLOCK, ID_GENERATOR, type Clock, type IdGenerator } from '../../common/clock';
 import { PeriodicJobs } from '../../common/periodic-jobs';
 import { Reactions } from '../../common/reactions.service';
 import { structuredLogger } from '../../common/structured-logger';
@@ -13,7 +13,7 @@ import { AlertPoller } from './alert-poller';
 import { AlertReactions } from './alert-reactions';
 import { AlertSender } from './alert-sender';
 import { AlertsController } from './alerts.controller';
-import { AlertsRepository } from './alerts.repository';
+import { AlertOutbox, AlertsRepository } from './alerts.repository';
 import { AlertsService } from './alerts.service';
 
 /** How often the sender looks for due notifications (new edges and retries). */
@@ -22,7 +22,7 @@ export const ALERT_SEND_INTERVAL_MS = 1_000;
 /**
  * The background side of alerts: the poller (seed 6, every BERTH_ALERT_TICK_MS, one replica at a
  * time), the event-driven reactions (durable, at least once) and the notification sender (one replica
- * at a time; claims with SKIP LOCKED besides, so a change of leader never sends a row twice at once).
+ * at a time; its rows are claimed for a lease besides, so a change of leader never sends one twice at once).
  */
 @Injectable()
 export class AlertsBackground implements OnModuleInit, OnApplicationShutdown {
@@ -38,11 +38,12 @@ export class AlertsBackground implements OnModuleInit, OnApplicationShutdown {
     private readonly alertReactions: AlertReactions,
     @Inject(PG_POOL) pool: Pool,
     @Inject(CLOCK) clock: Clock,
+    @Inject(ID_GENERATOR) ids: IdGenerator,
     @Inject(CONTROL_PLANE_CONFIG) config: ControlPlaneConfig,
   ) {
     const { alerts } = config;
     this.notifiers = new AlertNotifiers({ webhookSecret: alerts.webhookSecret, smtpUrl: alerts.smtpUrl, smtpFrom: alerts.smtpFrom });
-    this.sender = new AlertSender(pool, this.notifiers, clock, alerts, structuredLogger(this.logger));
+    this.sender = new AlertSender(new AlertOutbox(pool), this.notifiers, clock, () => ids.newId(), alerts, structuredLogger(this.logger));
     this.tickMs = alerts.tickMs;
   }
 

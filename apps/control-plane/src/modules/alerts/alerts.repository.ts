@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AlertChannel, AlertKind } from '@berth/contracts';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { AlertNotification } from './projections/alert-outbox.projector';
 import { PG_POOL } from '../../database/pg-pool';
 import { statusOf, type AlertPhase, type RuleState } from './alert-evaluator';
@@ -198,29 +198,43 @@ export interface OutboxRow {
 }
 
 /**
- * The outbox, inside the sender's transaction: claim one due row (`FOR UPDATE SKIP LOCKED`: a row
- * another replica is sending is skipped, not waited for), then record the attempt's outcome on it.
+ * The notification outbox. A sender claims one due row for a lease (one statement; `FOR UPDATE SKIP
+ * LOCKED` so two claimers never take the same row), delivers it without holding a connection, and
+ * records the outcome only if its claim still stands.
  */
-export const outboxOn = (client: PoolClient) => ({
-  async claimDue(now: Date): Promise<OutboxRow | undefined> {
-    const { rows } = await client.query<OutboxRow>(
-      `SELECT id, channel, payload, attempts FROM alert_outbox
-       WHERE status = 'pending' AND next_attempt_at <= $1
-       ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-      [now],
+export class AlertOutbox {
+  constructor(private readonly pool: Pool) {}
+
+  async claimDue(now: Date, leaseMs: number, claim: string): Promise<OutboxRow | undefined> {
+    const { rows } = await this.pool.query<OutboxRow>(
+      `UPDATE alert_outbox SET claimed_until = $2, claim = $3
+       WHERE id = (SELECT id FROM alert_outbox
+                   WHERE status = 'pending' AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
+                   ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+       RETURNING id, channel, payload, attempts`,
+      [now, new Date(now.getTime() + leaseMs), claim],
     );
     return rows[0];
-  },
-  async markSent(id: string, at: Date, attempts: DeliveryAttempt[]): Promise<void> {
-    await client.query(`UPDATE alert_outbox SET status = 'sent', sent_at = $2, attempts = $3 WHERE id = $1`, [id, at, JSON.stringify(attempts)]);
-  },
-  async markFailed(id: string, attempts: DeliveryAttempt[]): Promise<void> {
-    await client.query(`UPDATE alert_outbox SET status = 'failed', attempts = $2 WHERE id = $1`, [id, JSON.stringify(attempts)]);
-  },
-  async retryAt(id: string, next: Date, attempts: DeliveryAttempt[]): Promise<void> {
-    await client.query(`UPDATE alert_outbox SET attempts = $2, next_attempt_at = $3 WHERE id = $1`, [id, JSON.stringify(attempts), next]);
-  },
-});
+  }
+
+  /** false: the claim had lapsed and another sender took the row (nothing written). */
+  async markSent(id: string, claim: string, at: Date, attempts: DeliveryAttempt[]): Promise<boolean> {
+    return this.finish(id, claim, `status = 'sent', sent_at = $3, attempts = $4`, [at, JSON.stringify(attempts)]);
+  }
+
+  async markFailed(id: string, claim: string, attempts: DeliveryAttempt[]): Promise<boolean> {
+    return this.finish(id, claim, `status = 'failed', attempts = $3`, [JSON.stringify(attempts)]);
+  }
+
+  async retryAt(id: string, claim: string, next: Date, attempts: DeliveryAttempt[]): Promise<boolean> {
+    return this.finish(id, claim, `next_attempt_at = $3, attempts = $4`, [next, JSON.stringify(attempts)]);
+  }
+
+  private async finish(id: string, claim: string, set: string, values: unknown[]): Promise<boolean> {
+    const { rowCount } = await this.pool.query(`UPDATE alert_outbox SET ${set}, claimed_until = NULL, claim = NULL WHERE id = $1 AND claim = $2`, [id, claim, ...values]);
+    return rowCount === 1;
+  }
+}
 
 function stateOf(r: RuleRow): RuleState {
   const row = r.phase ? { phase: r.phase, since: r.since ?? undefined, noData: r.no_data ?? false, value: r.value ?? undefined, updatedAt: r.state_updated_at! } : undefined;
