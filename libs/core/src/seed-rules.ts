@@ -30,14 +30,11 @@ export const TRAEFIK_PROXY_POLL_MS = 5_000;
 
 export const DAY_MS = 24 * 60 * 60_000;
 
-/** Section 6: the alert poller "walks every enabled rule across every app on each tick" (default tick). */
-export const ALERT_TICK_MS = 30_000;
-
-/** Section 6: crashloop fires "when the container exits 3 times within 5 minutes". */
+/** Section 6 (event-driven kinds): crashloop fires "when the container exits 3 times within 5 minutes". */
 export const CRASHLOOP_EXITS = 3;
 export const CRASHLOOP_WINDOW_MS = 5 * 60_000;
 /** Section 6: crashloop "resolves after it stays up for 5 minutes". */
 export const CRASHLOOP_RESOLVE_AFTER_MS = 5 * 60_000;
 
-/** Section 6: a threshold rule's sustain_minutes: at least one minute, at most a day. */
+/** Section 6: a rule's sustain_minutes is at least one minute and at most a day. */
 export const ALERT_SUSTAIN_MINUTES_MAX = 24 * 60;
