@@ -41,22 +41,23 @@ export class AlertReactions {
     // The rules and exits read models reach the event first: every rule made before it is seen.
     await this.projections.waitFor(cause, CATCH_UP_MS);
     const at = stored.occurredAt;
+    const existing = (appId: string, kind: AlertKind) => this.repo.ruleIdsOf(appId, kind, at);
     switch (event.type) {
       case 'AppStopped':
-        if (event.data.reason === 'worker_offline') await this.edge('fire', event.data.appId, 'offline', cause, at);
+        if (event.data.reason === 'worker_offline') await this.edge('fire', await existing(event.data.appId, 'offline'), event.data.appId, 'offline', cause, at);
         return;
       case 'AppRestored':
-        await this.edge('resolve', event.data.appId, 'offline', cause, at);
+        await this.edge('resolve', await existing(event.data.appId, 'offline'), event.data.appId, 'offline', cause, at);
         return;
       case 'JobFailed': {
         if (event.data.reason === APP_DELETED_REASON) return;
         const appId = await this.appOfDeployment(event.data.deploymentId);
-        if (appId) await this.edge('fire', appId, 'deployment_failed', cause, at);
+        if (appId) await this.edge('fire', await existing(appId, 'deployment_failed'), appId, 'deployment_failed', cause, at);
         return;
       }
       case 'JobSucceeded': {
         const appId = await this.appOfDeployment(event.data.deploymentId);
-        if (appId) await this.edge('resolve', appId, 'deployment_failed', cause, at);
+        if (appId) await this.edge('resolve', await existing(appId, 'deployment_failed'), appId, 'deployment_failed', cause, at);
         return;
       }
       case 'ContainerExited': {
@@ -65,7 +66,7 @@ export class AlertReactions {
         const upToThis = (recorded.get(event.data.appId) ?? []).filter((d) => d.getTime() <= exitAt.getTime());
         // The exit projector may not have recorded this one yet; count it once either way.
         const count = upToThis.length + (upToThis.some((d) => d.getTime() === exitAt.getTime()) ? 0 : 1);
-        if (count >= CRASHLOOP_EXITS) await this.edge('fire', event.data.appId, 'crashloop', cause, exitAt, count);
+        if (count >= CRASHLOOP_EXITS) await this.edge('fire', await existing(event.data.appId, 'crashloop'), event.data.appId, 'crashloop', cause, exitAt, count);
         return;
       }
       default:
@@ -73,8 +74,8 @@ export class AlertReactions {
     }
   }
 
-  private async edge(what: 'fire' | 'resolve', appId: string, kind: AlertKind, cause: EdgeCause, at: Date, value?: number): Promise<void> {
-    for (const ruleId of await this.repo.ruleIdsOf(appId, kind)) {
+  private async edge(what: 'fire' | 'resolve', ruleIds: string[], appId: string, kind: AlertKind, cause: EdgeCause, at: Date, value?: number): Promise<void> {
+    for (const ruleId of ruleIds) {
       const command =
         what === 'fire'
           ? { type: 'Fire' as const, incidentId: incidentIdOf(cause, ruleId), at, value, cause }

@@ -146,9 +146,16 @@ export class AlertsRepository {
     );
   }
 
-  /** Enabled rules of one kind on one app (the reactions fire and resolve them). */
-  async ruleIdsOf(appId: string, kind: AlertKind): Promise<string[]> {
-    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM alert_rules WHERE app_id = $1 AND kind = $2 AND enabled`, [appId, kind]);
+  /**
+   * Enabled rules of one kind on one app that existed at `at` (the reactions fire and resolve them; a
+   * reaction catching up on old events must not fire a rule made after them).
+   */
+  async ruleIdsOf(appId: string, kind: AlertKind, at: Date): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM alert_rules WHERE app_id = $1 AND kind = $2 AND enabled AND created_at <= $3`, [
+      appId,
+      kind,
+      at,
+    ]);
     return rows.map((r) => r.id);
   }
 
