@@ -20,6 +20,7 @@ export class ModuleOwnedReadModels1700000000010 implements MigrationInterface {
       CREATE TABLE worker_allocations (
         deployment_id uuid    PRIMARY KEY,
         app_id        uuid    NOT NULL,
+        app_name      text    NOT NULL,
         worker_id     uuid,
         memory_mb     integer NOT NULL,
         state         text    NOT NULL

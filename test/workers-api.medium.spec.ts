@@ -39,7 +39,7 @@ describe('workers API (real PostgreSQL)', () => {
     const one = await cp.api(`/api/workers/${created.id}`);
     expect(one.status).toBe(200);
     const view = (await one.json()) as WorkerView;
-    expect(view).toEqual({ id: created.id, name: 'edge-1', zone: 'de', status: 'registered', allocatedMemoryMb: 0, createdAt: expect.any(String) });
+    expect(view).toEqual({ id: created.id, name: 'edge-1', zone: 'de', status: 'registered', allocatedMemoryMb: 0, apps: [], createdAt: expect.any(String) });
     expect(JSON.stringify(view)).not.toContain('token');
   });
 

@@ -6,7 +6,7 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig } from '@berth/config';
 import { systemClock } from '@berth/core';
-import type { AdoptedContainer, WorkerCapacity } from '@berth/contracts';
+import type { AdoptedContainer, ContainersRemoveMsg, WorkerCapacity } from '@berth/contracts';
 import type { Logger } from 'pino';
 import { AgentConnection } from './connection/agent-connection';
 import { WorkerIdentity } from './connection/worker-identity';
@@ -79,6 +79,11 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
       runningContainers: workerId ? (await rt.list(workerId)).filter((c) => c.running).length : 0,
     }),
     onAuthRejected: (message) => log.error({ message }, 'check BERTH_WORKER_TOKEN: the control plane refused it'),
+  });
+  connection.on('containers:remove', async (msg) => {
+    const containers = (msg as ContainersRemoveMsg | undefined)?.containers;
+    if (!Array.isArray(containers)) return { removed: 0, error: 'containers:remove needs a containers list' };
+    return runner ? runner.removeContainers(containers) : { removed: 0, error: 'the agent has not said hello yet' };
   });
   connection.start();
   log.info({ url: config.url, workDir: config.workDir, workerId }, 'agent started');

@@ -5,7 +5,7 @@
  * Removing a deleted app takes its turn in the app's queue, after the job running for it.
  */
 import { APP_DELETED_REASON } from '@berth/contracts';
-import type { AppRemoveReply, JobSpec } from '@berth/contracts';
+import type { AppRemoveReply, ContainersRemoveMsg, ContainersRemoveReply, JobSpec } from '@berth/contracts';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '@berth/core';
 import type { Cloner, DeployContext } from './jobs/deploy-job';
@@ -121,6 +121,25 @@ export class JobRunner {
     return this.enqueue(appId, () => this.removeAppNow(appId));
   }
 
+  /**
+   * Removes containers the control plane no longer wants (superseded while this worker was away),
+   * each after the work queued for its app, so a job in progress keeps its container.
+   */
+  async removeContainers(containers: ContainersRemoveMsg['containers']): Promise<ContainersRemoveReply> {
+    const outcomes = await Promise.allSettled(
+      containers.map((c) =>
+        this.enqueue(c.appId, async () => {
+          await this.ctx.runtime.stop(c.containerId, this.ctx.stopTimeoutSec);
+          await this.ctx.runtime.remove(c.containerId);
+          this.log.info({ containerId: c.containerId, appId: c.appId, deploymentId: c.deploymentId, reason: c.reason }, 'removed a superseded container');
+        }),
+      ),
+    );
+    const failed = outcomes.filter((o) => o.status === 'rejected').length;
+    const removed = containers.length - failed;
+    return failed === 0 ? { removed } : { removed, error: `${failed} of ${containers.length} containers could not be removed` };
+  }
+
   /** Runs `work` after everything queued for the app so far. */
   private enqueue<T>(appId: string, work: () => Promise<T>): Promise<T> {
     const previous = this.appQueues.get(appId) ?? Promise.resolve();
@@ -200,13 +219,12 @@ export class JobRunner {
   /** Stops taking jobs and waits (up to timeoutMs) for the running ones. Containers keep running. */
   async stop(timeoutMs: number): Promise<boolean> {
     this.accepting = false;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
     const timedOut = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-      timer.unref();
+      timer = this.ctx.clock.setTimeout(() => resolve(false), timeoutMs);
     });
     const finished = await Promise.race([this.idle().then(() => true as const), timedOut]);
-    clearTimeout(timer);
+    this.ctx.clock.clearTimeout(timer);
     return finished;
   }
 }

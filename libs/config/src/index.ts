@@ -3,6 +3,7 @@
  * the process with a message naming the variable. Everything else receives typed config.
  */
 import os from 'node:os';
+import { STUCK_JOB_TIMEOUT_MS } from '@berth/core';
 
 export type Env = Record<string, string | undefined>;
 
@@ -61,6 +62,10 @@ export interface ControlPlaneConfig {
   logLevel: LogLevel;
   /** How often projectors and the scheduler poll when no NOTIFY woke them. */
   pollIntervalMs: number;
+  /** A worker with no heartbeat for this long is offline (seed 4). */
+  workerGraceMs: number;
+  /** recoverStuckJobs fails a job with no progress for this long (seed 4: 15 minutes). */
+  stuckJobTimeoutMs: number;
   alerts: AlertsConfig;
 }
 
@@ -88,6 +93,8 @@ export function loadControlPlaneConfig(env: Env = process.env): ControlPlaneConf
     baseDomain: str(env, 'BERTH_BASE_DOMAIN'),
     logLevel: logLevel(env),
     pollIntervalMs: int(env, 'BERTH_POLL_INTERVAL_MS', 1000, 10, 60_000),
+    workerGraceMs: int(env, 'BERTH_WORKER_GRACE_MS', 15_000, 1_000, 24 * 3_600_000),
+    stuckJobTimeoutMs: int(env, 'BERTH_STUCK_JOB_TIMEOUT_MS', STUCK_JOB_TIMEOUT_MS, 1_000, 7 * 24 * 3_600_000),
     alerts: {
       tickMs: int(env, 'BERTH_ALERT_TICK_MS', 30_000, 100, 3_600_000),
       webhookSecret: str(env, 'BERTH_ALERT_WEBHOOK_SECRET'),

@@ -60,6 +60,10 @@ export interface AppRemoveMsg { appId: string }
 /** How many of the app's containers the agent removed (0 when none was left); `error` when it could not. */
 export interface AppRemoveReply { removed: number; error?: string }
 
+/** Containers of this worker that nothing wants any more (superseded while the worker was away): stop and remove them. */
+export interface ContainersRemoveMsg { containers: { containerId: string; appId: string; deploymentId: string; reason: string }[] }
+export interface ContainersRemoveReply { removed: number; error?: string }
+
 /**
  * Messages the control plane sends. `job` is acknowledged by the agent with {accepted}; `app:remove`
  * once the app's containers are gone (after any job of that app the agent is running).
@@ -67,6 +71,7 @@ export interface AppRemoveReply { removed: number; error?: string }
 export interface ServerToAgent {
   job: (job: JobSpec, ack: (reply: { accepted: boolean }) => void) => void;
   'app:remove': (msg: AppRemoveMsg, ack: (reply: AppRemoveReply) => void) => void;
+  'containers:remove': (msg: ContainersRemoveMsg, ack: (reply: ContainersRemoveReply) => void) => void;
 }
 
 /** Container labels every Berth container carries. */

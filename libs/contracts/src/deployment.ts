@@ -4,6 +4,12 @@ export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
 /** The reason a deployment ends `failed` when its app is deleted before it finished (control plane and agent agree on it). */
 export const APP_DELETED_REASON = 'the app was deleted';
 
+/** The reason recoverStuckJobs gives a job that made no progress for the stuck-job timeout (seed 4: "flips them to failed"). */
+export const STUCK_JOB_REASON = 'timeout';
+
+/** Why an app is `stopped` when its worker went offline (the status cascade of seed 4). */
+export const WORKER_OFFLINE_REASON = 'worker_offline';
+
 export interface DeploymentView {
   id: string;
   appId: string;

@@ -14,7 +14,7 @@ export type AppEvent =
   /** The stopped app's container serves again (its worker came back and the container was adopted). */
   | { type: 'AppRestored'; data: { appId: string; workerId: string; deploymentId: string } };
 
-export type AppStoppedReason = 'worker_offline';
+export type AppStoppedReason = 'worker_offline' | 'worker_removed';
 
 /** Stream `appname-<name>`: makes app names unique without trusting a read model. */
 export type AppNameEvent =
@@ -45,13 +45,26 @@ export type DeploymentEvent =
   | { type: 'JobSucceeded'; data: { deploymentId: string; jobId: string; workerId: string; containerId: string; hostPort: number } }
   /** jobId and workerId are absent when the platform ended a deployment before it was placed (its app was deleted). */
   | { type: 'JobFailed'; data: { deploymentId: string; jobId?: string; workerId?: string; reason: string; logTail: string[] } }
+  /**
+   * The worker's own result for a job the platform had already failed (stuck-job recovery): recorded,
+   * and it changes nothing — the deployment stays failed, and nothing re-runs it.
+   */
+  | { type: 'JobResultArrivedLate'; data: { deploymentId: string; jobId: string; workerId: string; result: 'succeeded' | 'failed'; containerId?: string; reason?: string } }
   /** A container of a succeeded deployment exited (reported by its agent with the exit code). */
   | { type: 'ContainerExited'; data: { deploymentId: string; appId: string; containerId: string; exitCode: number; at: string } };
 
 export type WorkerEvent =
   | { type: 'WorkerRegistered'; data: { workerId: string; name: string; zone?: string; tokenHash: string } }
   | { type: 'WorkerCameOnline'; data: { workerId: string; capacity: WorkerCapacity; advertiseIp?: string } }
-  | { type: 'WorkerWentOffline'; data: { workerId: string; reason: string } };
+  /** lastHeartbeatAt: when the control plane last heard from the worker (absent when it went by a disconnect before any). */
+  | { type: 'WorkerWentOffline'; data: { workerId: string; reason: string; lastHeartbeatAt?: string } }
+  /** Drained: its token no longer works and its name is free. */
+  | { type: 'WorkerRemoved'; data: { workerId: string; name: string; forced: boolean } };
+
+/** Stream `workername-<name>`: makes worker names unique without trusting a read model. */
+export type WorkerNameEvent =
+  | { type: 'WorkerNameClaimed'; data: { name: string; workerId: string } }
+  | { type: 'WorkerNameReleased'; data: { name: string; workerId: string } };
 
 export type TokenEvent = { type: 'TokenIssued'; data: { tokenId: string; name: string; role: 'admin'; tokenHash: string } };
 
@@ -92,7 +105,7 @@ export interface AlertEdgeData {
   cause?: { transactionId: string; position: string };
 }
 
-export type BerthEvent = AppEvent | AppNameEvent | DeploymentEvent | WorkerEvent | TokenEvent | AlertEvent;
+export type BerthEvent = AppEvent | AppNameEvent | DeploymentEvent | WorkerEvent | WorkerNameEvent | TokenEvent | AlertEvent;
 export type BerthEventType = BerthEvent['type'];
 export type EventOfType<T extends BerthEventType> = Extract<BerthEvent, { type: T }>;
 
@@ -101,6 +114,7 @@ export const streamIds = {
   appName: (name: string) => `appname-${name}`,
   deployment: (id: string) => `deployment-${id}`,
   worker: (id: string) => `worker-${id}`,
+  workerName: (name: string) => `workername-${name}`,
   token: (id: string) => `token-${id}`,
   alertRule: (id: string) => `alertrule-${id}`,
 };

@@ -15,5 +15,14 @@ export interface WorkerView {
   allocatedMemoryMb: number;
   advertiseIp?: string;
   lastHeartbeatAt?: string;
+  /** The apps placed here: serving (`running`), being deployed (`deploying`), or stopped by an outage. */
+  apps: WorkerAppView[];
   createdAt: string;
+}
+
+export interface WorkerAppView {
+  appId: string;
+  name: string;
+  deploymentId: string;
+  state: 'running' | 'deploying' | 'stopped';
 }

@@ -76,12 +76,14 @@ export class StreamHandler {
   /**
    * The same for a decision that spans streams (claim a name and create an app; request a deployment
    * while checking its app did not change): `decide` reads what it needs and returns every stream's
-   * part; all are appended in one transaction, decided again on a conflict.
+   * part; all are appended in one transaction, decided again on a conflict. No parts: nothing happens.
    */
   async handleMany(decide: () => Promise<StreamAppend[]>, metadata: EventMetadata, opts: Pick<HandleOptions, 'maxAttempts'> = {}): Promise<AppendResult[]> {
     const maxAttempts = opts.maxAttempts ?? MAX_ATTEMPTS;
     for (let attempt = 1; ; attempt++) {
       const parts = await decide();
+      // Nothing to decide (the command changes nothing): nothing to append or wait for.
+      if (parts.length === 0) return [];
       try {
         const results = await this.store.appendMany(parts, metadata);
         await this.projections.waitFor(cursorOfAppend({ transactionId: results[0].transactionId, positions: results.flatMap((r) => r.positions) }));

@@ -1,4 +1,4 @@
-import type { AppEvent, AppNameEvent, AppSpec } from '@berth/contracts';
+import type { AppEvent, AppNameEvent, AppSpec, AppStoppedReason } from '@berth/contracts';
 import type { Decider } from '../../common/decider';
 import { DomainError, ErrorCode, assertUnreachable } from '../../common/errors';
 
@@ -8,12 +8,18 @@ export type AppPatch = { [K in keyof AppSpec]?: AppSpec[K] | null };
 export type AppCommand =
   | { type: 'CreateApp'; appId: string; spec: AppSpec }
   | { type: 'UpdateApp'; appId: string; patch: AppPatch }
-  | { type: 'DeleteApp'; appId: string };
+  | { type: 'DeleteApp'; appId: string }
+  /** Its container stopped serving for a reason outside the app (the worker went offline). */
+  | { type: 'StopApp'; appId: string; workerId: string; deploymentId?: string; reason: AppStoppedReason }
+  /** The container that was serving before the stop serves again (its worker came back with it). */
+  | { type: 'RestoreApp'; appId: string; workerId: string; deploymentId: string };
 
 export interface AppState {
   status: 'none' | 'active' | 'deleted';
   appId?: string;
   spec?: AppSpec;
+  /** Set while the app is stopped by an outage: where it ran. */
+  stopped?: { workerId: string; deploymentId?: string };
 }
 
 const OPTIONAL_KEYS = ['zone', 'env', 'healthCheckPath', 'memoryMb', 'cpus'] as const;
@@ -68,14 +74,15 @@ export const appDecider: Decider<AppState, AppCommand, AppEvent> = {
   evolve(state, event) {
     switch (event.type) {
       case 'AppCreated':
-      case 'AppUpdated':
         return { status: 'active', appId: event.data.appId, spec: event.data.spec };
+      case 'AppUpdated':
+        return { ...state, status: 'active', appId: event.data.appId, spec: event.data.spec };
       case 'AppDeleted':
         return { ...state, status: 'deleted' };
       case 'AppStopped':
+        return { ...state, stopped: { workerId: event.data.workerId, deploymentId: event.data.deploymentId } };
       case 'AppRestored':
-        // Where the app runs, not what it is: the read models track it; nothing here decides on it.
-        return state;
+        return { ...state, stopped: undefined };
       default:
         return assertUnreachable(event);
     }
@@ -95,6 +102,15 @@ export const appDecider: Decider<AppState, AppCommand, AppEvent> = {
       case 'DeleteApp':
         requireActive(state, command.appId);
         return [{ type: 'AppDeleted', data: { appId: command.appId } }];
+      case 'StopApp': {
+        if (state.status !== 'active') return [];
+        const { appId, workerId, deploymentId, reason } = command;
+        return [{ type: 'AppStopped', data: { appId, workerId, ...(deploymentId ? { deploymentId } : {}), reason } }];
+      }
+      case 'RestoreApp': {
+        if (state.status !== 'active' || !state.stopped || state.stopped.deploymentId !== command.deploymentId) return [];
+        return [{ type: 'AppRestored', data: { appId: command.appId, workerId: command.workerId, deploymentId: command.deploymentId } }];
+      }
       default:
         return assertUnreachable(command);
     }

@@ -29,6 +29,18 @@ export class AppsRepository {
     return (await this.pool.query<AppRow>(`${SELECT_APPS} WHERE id = $1`, [appId])).rows[0];
   }
 
+  /** Apps whose serving container runs on the worker. */
+  async runningOn(workerId: string): Promise<AppRow[]> {
+    return (await this.pool.query<AppRow>(`${SELECT_APPS} WHERE current_worker_id = $1 AND status = 'running' ORDER BY id`, [workerId])).rows;
+  }
+
+  /** Live apps among these ids, with where they run. */
+  async getMany(appIds: readonly string[]): Promise<AppRow[]> {
+    const ids = [...new Set(appIds)];
+    if (ids.length === 0) return [];
+    return (await this.pool.query<AppRow>(`${SELECT_APPS} WHERE id = ANY($1::uuid[])`, [ids])).rows;
+  }
+
   /** Which of these app ids belong to live apps. */
   async existing(appIds: readonly string[]): Promise<Set<string>> {
     const ids = [...new Set(appIds)];

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { streamIds, type AppSpec, type AppView } from '@berth/contracts';
+import { streamIds, type AppSpec, type AppStoppedReason, type AppView } from '@berth/contracts';
 import { isUuid } from '@berth/core';
 import { type EventMetadata, type ExpectedVersion, type StreamAppend } from '@berth/event-store';
 import { CLOCK, Clock, ID_GENERATOR, IdGenerator } from '../../common/clock';
@@ -29,6 +29,38 @@ export class AppsService implements OnModuleInit {
 
   onModuleInit(): void {
     this.projections.register(appsProjector);
+    // Seed 4's status cascade: a lost worker's running apps become `stopped`, in the same append.
+    this.workers.onWorkerLost((workerId, reason) => this.stopAppsOn(workerId, reason));
+  }
+
+  /** AppStopped for each app running on the worker: the parts of the worker-loss append. */
+  private async stopAppsOn(workerId: string, reason: AppStoppedReason): Promise<StreamAppend[]> {
+    const parts: StreamAppend[] = [];
+    for (const row of await this.repo.runningOn(workerId)) {
+      const app = await this.streams.load(streamIds.app(row.id), appDecider);
+      const deploymentId = row.current_deployment_id ?? undefined;
+      const events = appDecider.decide({ type: 'StopApp', appId: row.id, workerId, deploymentId, reason }, app.state, this.clock.now());
+      if (events.length > 0) parts.push({ streamId: streamIds.app(row.id), streamType: 'app', expectedVersion: expected(app.version), events });
+    }
+    return parts;
+  }
+
+  /** The container serving the app before an outage serves again (its worker came back with it): AppRestored. */
+  async restore(appId: string, workerId: string, deploymentId: string): Promise<void> {
+    await this.streams.handle(streamIds.app(appId), 'app', appDecider, { type: 'RestoreApp', appId, workerId, deploymentId }, {
+      actor: `worker:${workerId}`,
+      correlationId: this.ids.newId(),
+    });
+  }
+
+  /** Live apps among these ids with their serving container (for reconciling what an agent reports). */
+  async placements(appIds: readonly string[]): Promise<{ appId: string; status: AppView['status']; deploymentId?: string; workerId?: string }[]> {
+    return (await this.repo.getMany(appIds.filter(isUuid))).map((r) => ({
+      appId: r.id,
+      status: r.status,
+      ...(r.current_deployment_id ? { deploymentId: r.current_deployment_id } : {}),
+      ...(r.current_worker_id ? { workerId: r.current_worker_id } : {}),
+    }));
   }
 
   /** AppNameClaimed (stream appname-<name>) and AppCreated (stream app-<id>), in one atomic append. */

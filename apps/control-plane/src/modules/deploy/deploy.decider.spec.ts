@@ -162,4 +162,28 @@ describe('deploy decider', () => {
   it('commands on a deployment that does not exist are not found', () => {
     expect(domainError(() => given([]).when({ type: 'MarkWaiting', reason: 'x' })).code).toBe(ErrorCode.NotFound);
   });
+
+  it('records a worker result that comes after recoverStuckJobs failed the job as late, once, and changes nothing', () => {
+    const timedOut: DeploymentEvent = { type: 'JobFailed', data: { deploymentId, jobId, workerId, reason: 'timeout', logTail: [] } };
+    const history = [requested, assigned, started, timedOut];
+    expect(given([requested, assigned, started]).when({ type: 'FailJob', reason: 'timeout' })).toEqual([timedOut]);
+    const late: DeploymentEvent = { type: 'JobResultArrivedLate', data: { deploymentId, jobId, workerId, result: 'succeeded', containerId: 'c1' } };
+    expect(given(history).when({ type: 'RecordJobSucceeded', ...w, containerId: 'c1', hostPort: 32768 })).toEqual([late]);
+    expect(given([...history, late]).when({ type: 'RecordJobSucceeded', ...w, containerId: 'c1', hostPort: 32768 })).toEqual([]);
+    expect(given([...history, late]).state()).toMatchObject({ status: 'failed', reason: 'timeout' });
+    expect(given(history).when({ type: 'RecordJobFailed', ...w, reason: 'build failed', logTail: [] })).toEqual([
+      { type: 'JobResultArrivedLate', data: { deploymentId, jobId, workerId, result: 'failed', reason: 'build failed' } },
+    ]);
+    // Progress of the abandoned job is acknowledged and decides nothing.
+    expect(given(history).when({ type: 'RecordImageBuilt', ...w, image: 'berth/web:1' })).toEqual([]);
+    expect(given(history).when({ type: 'RecordContainerStarted', ...w, containerId: 'c1', hostPort: 1 })).toEqual([]);
+    // Another worker's word still counts for nothing.
+    expect(domainError(() => given(history).when({ type: 'RecordJobSucceeded', workerId: otherWorker, jobId, containerId: 'c', hostPort: 1 })).code).toBe(
+      ErrorCode.NotFound,
+    );
+    // A deployment failed for any other reason still refuses a contradicting result.
+    expect(domainError(() => given([requested, assigned, failed]).when({ type: 'RecordJobSucceeded', ...w, containerId: 'c1', hostPort: 32768 })).code).toBe(
+      ErrorCode.InvalidState,
+    );
+  });
 });

@@ -1,4 +1,4 @@
-import type { AppSpec, DeploymentEvent, DeploymentStatus } from '@berth/contracts';
+import { STUCK_JOB_REASON, type AppSpec, type DeploymentEvent, type DeploymentStatus } from '@berth/contracts';
 import type { Decider } from '../../common/decider';
 import { DomainError, ErrorCode, assertUnreachable } from '../../common/errors';
 
@@ -35,6 +35,8 @@ export interface DeploymentState {
   image?: string;
   container?: { containerId: string; hostPort: number };
   failure?: { reason: string; logTail: string[] };
+  /** The worker's own result, when it came after the platform had failed the job as stuck. */
+  late?: 'succeeded' | 'failed';
 }
 
 const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed']);
@@ -52,6 +54,15 @@ function requireHolder(state: DeploymentState, cmd: FromWorker): void {
 
 function sameContainer(a: DeploymentState['container'], containerId: string, hostPort: number): boolean {
   return a !== undefined && a.containerId === containerId && a.hostPort === hostPort;
+}
+
+const timedOut = (state: DeploymentState) => state.status === 'failed' && state.failure?.reason === STUCK_JOB_REASON;
+
+/** The job was failed by recoverStuckJobs: its worker's result, whenever it comes, is recorded as late and decides nothing. */
+function lateAfterTimeout(state: DeploymentState, command: FromWorker, result: 'succeeded' | 'failed', detail: { containerId?: string; reason?: string }): DeploymentEvent[] | undefined {
+  if (!timedOut(state)) return undefined;
+  if (state.late !== undefined) return [];
+  return [{ type: 'JobResultArrivedLate', data: { deploymentId: state.deploymentId, jobId: command.jobId, workerId: command.workerId, result, ...detail } }];
 }
 
 function sameFailure(a: DeploymentState['failure'], reason: string, logTail: string[]): boolean {
@@ -89,6 +100,8 @@ export const deployDecider: Decider<DeploymentState, DeployCommand, DeploymentEv
       case 'ContainerExited':
         // A fact about the running container after the deployment ended; its outcome stays as it was.
         return state;
+      case 'JobResultArrivedLate':
+        return { ...state, late: event.data.result };
       default:
         return assertUnreachable(event);
     }
@@ -124,6 +137,7 @@ export const deployDecider: Decider<DeploymentState, DeployCommand, DeploymentEv
 
       case 'RecordImageBuilt': {
         requireHolder(state, command);
+        if (timedOut(state)) return []; // progress of a job already failed as stuck: acknowledged, nothing changes
         if (state.image !== undefined) {
           if (state.image === command.image) return [];
           throw conflict(`job ${command.jobId} already built image ${state.image}`);
@@ -134,6 +148,7 @@ export const deployDecider: Decider<DeploymentState, DeployCommand, DeploymentEv
 
       case 'RecordContainerStarted': {
         requireHolder(state, command);
+        if (timedOut(state)) return [];
         const { jobId, containerId, hostPort } = command;
         if (state.container !== undefined) {
           if (sameContainer(state.container, containerId, hostPort)) return [];
@@ -147,6 +162,8 @@ export const deployDecider: Decider<DeploymentState, DeployCommand, DeploymentEv
         requireHolder(state, command);
         const { jobId, workerId, containerId, hostPort } = command;
         if (state.status === 'succeeded' && sameContainer(state.container, containerId, hostPort)) return [];
+        const late = lateAfterTimeout(state, command, 'succeeded', { containerId });
+        if (late) return late;
         if (isTerminal(state)) throw conflict(`deployment ${deploymentId} already ${state.status}; a different result cannot replace it`);
         return [{ type: 'JobSucceeded', data: { deploymentId, jobId, workerId, containerId, hostPort } }];
       }
@@ -155,6 +172,8 @@ export const deployDecider: Decider<DeploymentState, DeployCommand, DeploymentEv
         requireHolder(state, command);
         const { jobId, workerId, reason, logTail } = command;
         if (state.status === 'failed' && sameFailure(state.failure, reason, logTail)) return [];
+        const late = lateAfterTimeout(state, command, 'failed', { reason });
+        if (late) return late;
         if (isTerminal(state)) throw conflict(`deployment ${deploymentId} already ${state.status}; a different result cannot replace it`);
         return [{ type: 'JobFailed', data: { deploymentId, jobId, workerId, reason, logTail } }];
       }

@@ -3,12 +3,14 @@ import { AppsModule } from '../apps/apps.module';
 import { WorkersModule } from '../workers/workers.module';
 import { AgentJobFeed } from './agent-job-feed';
 import { AppDeletedReaction } from './app-deleted.reaction';
+import { ContainerReconciliation } from './container-reconciliation';
 import { BuildLogs } from './build-logs';
 import { DeployController } from './deploy.controller';
 import { DeployService } from './deploy.service';
 import { DeploymentStream } from './deployment-stream';
 import { DeploymentsRepository } from './deployments.repository';
 import { JobResults } from './job-results';
+import { StuckJobRecovery } from './stuck-job-recovery';
 
 /**
  * Deployments: the HTTP API and the scheduler's commands (DeployService), what agents report
@@ -18,7 +20,7 @@ import { JobResults } from './job-results';
 @Module({
   imports: [AppsModule, WorkersModule],
   controllers: [DeployController],
-  providers: [DeploymentsRepository, DeploymentStream, DeployService, JobResults, BuildLogs, AgentJobFeed, AppDeletedReaction],
+  providers: [DeploymentsRepository, DeploymentStream, DeployService, JobResults, BuildLogs, AgentJobFeed, AppDeletedReaction, StuckJobRecovery, ContainerReconciliation],
   exports: [DeployService],
 })
 export class DeployModule {}

@@ -106,6 +106,22 @@ export class DeploymentsRepository {
     return rows.map((r) => r.id);
   }
 
+  /**
+   * Jobs (assigned, building or starting) whose last progress — their last event, or their last build
+   * output line — is older than `cutoff`.
+   */
+  async listWithoutProgressSince(cutoff: Date): Promise<{ deploymentId: string; status: string; lastProgressAt: string }[]> {
+    const { rows } = await this.pool.query<{ id: string; status: string; last_progress_at: Date }>(
+      `SELECT d.id, d.status, greatest(d.updated_at, (SELECT max(l.at) FROM deployment_logs l WHERE l.deployment_id = d.id)) AS last_progress_at
+         FROM deployments d
+        WHERE d.status IN ('assigned', 'building', 'starting') AND d.updated_at < $1
+          AND NOT EXISTS (SELECT 1 FROM deployment_logs l WHERE l.deployment_id = d.id AND l.at >= $1)
+        ORDER BY d.updated_at, d.id`,
+      [cutoff],
+    );
+    return rows.map((r) => ({ deploymentId: r.id, status: r.status, lastProgressAt: r.last_progress_at.toISOString() }));
+  }
+
   async insertBuildLogLines(deploymentId: string, lines: BuildLogLine[]): Promise<number> {
     if (lines.length === 0) return 0;
     const { rowCount } = await this.pool.query(

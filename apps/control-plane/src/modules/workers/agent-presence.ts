@@ -26,6 +26,17 @@ export class AgentPresence implements OnModuleInit {
       handles: ['WorkerWentOffline'],
       handle: (event) => this.healOffline(event as unknown as EventOfType<'WorkerWentOffline'> & StoredEvent),
     });
+    this.reactions.everyReplica({
+      name: 'agent-revocation',
+      handles: ['WorkerRemoved'],
+      handle: async (event) => {
+        const { workerId } = (event as unknown as EventOfType<'WorkerRemoved'>).data;
+        const socket = this.connections.get(workerId);
+        if (!socket) return;
+        this.logger.log({ workerId, msg: 'the worker was removed: closing its agent connection' });
+        socket.disconnect(true);
+      },
+    });
   }
 
   private async healOffline(event: EventOfType<'WorkerWentOffline'> & StoredEvent): Promise<void> {

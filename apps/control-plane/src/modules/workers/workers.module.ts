@@ -3,6 +3,7 @@ import { AgentConnections } from './agent-connections';
 import { AgentMessages } from './agent-messages.registry';
 import { AgentPresence } from './agent-presence';
 import { AgentGateway } from './agent.gateway';
+import { WorkerHealth } from './worker-health';
 import { WorkerAgentMessages } from './workers.agent-messages';
 import { WorkersController } from './workers.controller';
 import { WorkersRepository } from './workers.repository';
@@ -15,7 +16,7 @@ import { WorkersService } from './workers.service';
  */
 @Module({
   controllers: [WorkersController],
-  providers: [WorkersRepository, WorkersService, AgentConnections, AgentMessages, WorkerAgentMessages, AgentPresence, AgentGateway],
+  providers: [WorkersRepository, WorkersService, AgentConnections, AgentMessages, WorkerAgentMessages, AgentPresence, AgentGateway, WorkerHealth],
   exports: [WorkersService, AgentConnections, AgentMessages],
 })
 export class WorkersModule {}

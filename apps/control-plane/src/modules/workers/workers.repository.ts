@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type WorkerCapacity, type WorkerStatus, type WorkerView } from '@berth/contracts';
+import { type WorkerAppView, type WorkerCapacity, type WorkerStatus, type WorkerView } from '@berth/contracts';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../../database/pg-pool';
 
@@ -27,7 +27,7 @@ const VIEW_SQL = `
     LEFT JOIN (SELECT worker_id, sum(memory_mb) AS mb FROM worker_allocations
                 WHERE worker_id IS NOT NULL AND state IN ('active', 'running') GROUP BY worker_id) a ON a.worker_id = w.id`;
 
-function toView(r: WorkerRow): WorkerView {
+function toView(r: WorkerRow, apps: WorkerAppView[]): WorkerView {
   return {
     id: r.id,
     name: r.name,
@@ -37,16 +37,18 @@ function toView(r: WorkerRow): WorkerView {
     allocatedMemoryMb: r.allocated_memory_mb,
     ...(r.advertise_ip !== null ? { advertiseIp: r.advertise_ip } : {}),
     ...(r.last_heartbeat_at !== null ? { lastHeartbeatAt: r.last_heartbeat_at.toISOString() } : {}),
+    apps,
     createdAt: r.created_at.toISOString(),
   };
 }
 
 export interface HeartbeatRecord {
   workerId: string;
-  at: Date;
   capacity: WorkerCapacity;
   runningContainers: number;
 }
+
+const APP_STATE: Record<string, WorkerAppView['state']> = { active: 'deploying', running: 'running', stopped: 'stopped' };
 
 /** The workers module's tables: reads of `workers` and `worker_allocations`, writes of the `worker_heartbeats` telemetry. */
 @Injectable()
@@ -56,12 +58,48 @@ export class WorkersRepository {
   /** Every worker, ordered by name (the scheduler gives ties to the first listed). */
   async list(): Promise<WorkerView[]> {
     const { rows } = await this.pool.query<WorkerRow>(`${VIEW_SQL} ORDER BY w.name, w.id`);
-    return rows.map(toView);
+    const apps = await this.appsOn(rows.map((r) => r.id));
+    return rows.map((r) => toView(r, apps.get(r.id) ?? []));
   }
 
   async get(id: string): Promise<WorkerView | undefined> {
     const { rows } = await this.pool.query<WorkerRow>(`${VIEW_SQL} WHERE w.id = $1`, [id]);
-    return rows[0] ? toView(rows[0]) : undefined;
+    return rows[0] ? toView(rows[0], (await this.appsOn([id])).get(id) ?? []) : undefined;
+  }
+
+  /** The apps placed on each worker (worker_allocations), by name. */
+  private async appsOn(workerIds: string[]): Promise<Map<string, WorkerAppView[]>> {
+    const byWorker = new Map<string, WorkerAppView[]>();
+    if (workerIds.length === 0) return byWorker;
+    const { rows } = await this.pool.query<{ worker_id: string; app_id: string; app_name: string; deployment_id: string; state: string }>(
+      `SELECT worker_id, app_id, app_name, deployment_id, state FROM worker_allocations
+        WHERE worker_id = ANY($1::uuid[]) AND state IN ('active', 'running', 'stopped') ORDER BY app_name, deployment_id`,
+      [workerIds],
+    );
+    for (const r of rows) {
+      const list = byWorker.get(r.worker_id) ?? [];
+      list.push({ appId: r.app_id, name: r.app_name, deploymentId: r.deployment_id, state: APP_STATE[r.state] });
+      byWorker.set(r.worker_id, list);
+    }
+    return byWorker;
+  }
+
+  /**
+   * Online workers whose last heartbeat is older than `graceMs`, judged by PostgreSQL's clock (so the
+   * replicas' own clocks never matter), and that clock's time.
+   */
+  async silentWorkers(graceMs: number): Promise<{ now: Date; silent: { workerId: string; lastHeartbeatAt: Date }[] }> {
+    const { rows } = await this.pool.query<{ now: Date; id: string | null; at: Date | null }>(
+      `SELECT now.t AS now, s.id, s.at
+         FROM (SELECT now() AS t) now
+         LEFT JOIN (SELECT w.id, hb.at FROM workers w JOIN worker_heartbeats hb ON hb.worker_id = w.id
+                     WHERE w.status = 'online' AND hb.at < now() - make_interval(secs => $1::double precision / 1000)) s ON true`,
+      [graceMs],
+    );
+    return {
+      now: rows[0].now,
+      silent: rows.filter((r) => r.id !== null).map((r) => ({ workerId: r.id!, lastHeartbeatAt: r.at! })),
+    };
   }
 
   /** Where other hosts reach each worker (its advertised address), for the workers that have one. */
@@ -87,10 +125,10 @@ export class WorkersRepository {
 
   async recordHeartbeat(h: HeartbeatRecord): Promise<void> {
     await this.pool.query(
-      `INSERT INTO worker_heartbeats (worker_id, at, capacity, running_containers) VALUES ($1, $2, $3, $4)
+      `INSERT INTO worker_heartbeats (worker_id, at, capacity, running_containers) VALUES ($1, now(), $2, $3)
        ON CONFLICT (worker_id) DO UPDATE SET at = greatest(worker_heartbeats.at, EXCLUDED.at), capacity = EXCLUDED.capacity,
          running_containers = EXCLUDED.running_containers`,
-      [h.workerId, h.at, JSON.stringify(h.capacity), h.runningContainers],
+      [h.workerId, JSON.stringify(h.capacity), h.runningContainers],
     );
   }
 }

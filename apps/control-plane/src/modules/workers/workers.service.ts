@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { streamIds, type WorkerCapacity, type WorkerView } from '@berth/contracts';
+import { streamIds, type AppStoppedReason, type WorkerCapacity, type WorkerView } from '@berth/contracts';
+import type { StreamAppend } from '@berth/event-store';
 import { CLOCK, Clock, ID_GENERATOR, IdGenerator } from '../../common/clock';
 import { DomainError, ErrorCode, notFound } from '../../common/errors';
 import type { RequestMeta } from '../../common/request-meta';
@@ -8,13 +9,21 @@ import { StreamHandler } from '../../database/stream-handler';
 import { hashToken, newToken } from '../auth/token-hash';
 import { workerAllocationsProjector } from './projections/worker-allocations.projector';
 import { workersProjector } from './projections/workers.projector';
-import { workersDecider, type WorkerCommand } from './workers.decider';
+import { workerNameDecider, workersDecider, type WorkerCommand } from './workers.decider';
 import { WorkersRepository } from './workers.repository';
 
 export interface AuthenticatedWorker {
   workerId: string;
   name: string;
 }
+
+/**
+ * What else changes, in the same decision, when a worker is lost (offline or removed): each other
+ * module's streams (the apps running there become `stopped`). Registered by those modules.
+ */
+export type WorkerLossCascade = (workerId: string, reason: AppStoppedReason) => Promise<StreamAppend[]>;
+
+const expected = (version: number) => (version === 0 ? ('no_stream' as const) : version);
 
 /** Commands on worker streams, and the reads the HTTP API and the agent gateway need. */
 @Injectable()
@@ -27,19 +36,67 @@ export class WorkersService implements OnModuleInit {
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
   ) {}
 
+  private readonly cascades: WorkerLossCascade[] = [];
+
+  /** Another module's part of losing a worker, appended atomically with WorkerWentOffline / WorkerRemoved. */
+  onWorkerLost(cascade: WorkerLossCascade): void {
+    this.cascades.push(cascade);
+  }
+
   onModuleInit(): void {
     this.projections.register(workersProjector);
     this.projections.register(workerAllocationsProjector);
   }
 
-  /** Registers a worker; the plain token is returned here once and stored only as a hash. */
+  /**
+   * Registers a worker; the plain token is returned here once and stored only as a hash. The name is
+   * claimed through its own stream (`workername-<name>`) in the same append, as app names are.
+   */
   async register(input: { name: string; zone?: string }, meta: RequestMeta): Promise<{ id: string; token: string }> {
-    if (await this.repo.nameTaken(input.name)) throw new DomainError(ErrorCode.Conflict, `a worker named ${input.name} already exists; pick another name`);
     const workerId = this.ids.newId();
     const token = newToken('bwt');
     const zone = input.zone ? { zone: input.zone } : {};
-    await this.run(workerId, { type: 'RegisterWorker', workerId, name: input.name, ...zone, tokenHash: hashToken(token) }, meta);
+    await this.streams.handleMany(async () => {
+      const name = await this.streams.load(streamIds.workerName(input.name), workerNameDecider);
+      const now = this.clock.now();
+      return [
+        {
+          streamId: streamIds.workerName(input.name),
+          streamType: 'workername',
+          expectedVersion: expected(name.version),
+          events: workerNameDecider.decide({ type: 'ClaimWorkerName', name: input.name, workerId }, name.state, now),
+        },
+        {
+          streamId: streamIds.worker(workerId),
+          streamType: 'worker',
+          expectedVersion: 'no_stream',
+          events: workersDecider.decide({ type: 'RegisterWorker', workerId, name: input.name, ...zone, tokenHash: hashToken(token) }, workersDecider.initialState(), now),
+        },
+      ];
+    }, { actor: meta.actor, correlationId: meta.correlationId });
     return { id: workerId, token };
+  }
+
+  /**
+   * Drains a worker: refused while apps run there unless `force`; then WorkerRemoved (its token stops
+   * working, its name is free) and, forced, the apps still there become `stopped` in the same append.
+   */
+  async remove(workerId: string, force: boolean, meta: RequestMeta): Promise<void> {
+    const view = await this.get(workerId);
+    const running = view.apps.filter((a) => a.state === 'running');
+    if (running.length > 0 && !force) {
+      throw new DomainError(
+        ErrorCode.InvalidState,
+        `worker ${view.name} still runs ${running.length} app(s) (${running.map((a) => a.name ?? a.appId).join(', ')}); move or delete them first, or drain with ?force=true`,
+      );
+    }
+    await this.decideLoss(workerId, { type: 'RemoveWorker', workerId, forced: force }, 'worker_removed', meta, (w) => {
+      const name = w.state.name!;
+      return this.streams.load(streamIds.workerName(name), workerNameDecider).then((claim) => {
+        const released = workerNameDecider.decide({ type: 'ReleaseWorkerName', name, workerId }, claim.state, this.clock.now());
+        return released.length > 0 ? [{ streamId: streamIds.workerName(name), streamType: 'workername', expectedVersion: expected(claim.version), events: released }] : [];
+      });
+    });
   }
 
   /** Where other hosts reach each worker (its advertised address), for the workers that have one. */
@@ -68,13 +125,38 @@ export class WorkersService implements OnModuleInit {
     await this.run(workerId, { type: 'BringWorkerOnline', workerId, capacity, ...ip }, this.agentMeta(workerId));
   }
 
-  async takeOffline(workerId: string, reason: string): Promise<void> {
-    await this.run(workerId, { type: 'TakeWorkerOffline', workerId, reason }, this.agentMeta(workerId));
+  /** WorkerWentOffline and, in the same append, every other module's cascade (its running apps become `stopped`). */
+  async takeOffline(workerId: string, reason: string, lastHeartbeatAt?: string): Promise<void> {
+    await this.decideLoss(workerId, { type: 'TakeWorkerOffline', workerId, reason, lastHeartbeatAt }, 'worker_offline', this.agentMeta(workerId));
   }
 
-  /** Telemetry, not an event: when the control plane last heard from the worker, and what it reported. */
+  /** Telemetry, not an event: when the control plane last heard from the worker (PostgreSQL's clock), and what it reported. */
   recordHeartbeat(workerId: string, capacity: WorkerCapacity, runningContainers: number): Promise<void> {
-    return this.repo.recordHeartbeat({ workerId, at: this.clock.now(), capacity, runningContainers });
+    return this.repo.recordHeartbeat({ workerId, capacity, runningContainers });
+  }
+
+  /** Online workers whose last heartbeat is older than `graceMs` by PostgreSQL's clock, and that clock's time. */
+  silentWorkers(graceMs: number) {
+    return this.repo.silentWorkers(graceMs);
+  }
+
+  private async decideLoss(
+    workerId: string,
+    command: WorkerCommand,
+    reason: AppStoppedReason,
+    meta: RequestMeta,
+    more: (worker: { state: ReturnType<typeof workersDecider.initialState>; version: number }) => Promise<StreamAppend[]> = async () => [],
+  ): Promise<void> {
+    await this.streams.handleMany(async () => {
+      const worker = await this.streams.load(streamIds.worker(workerId), workersDecider);
+      if (worker.version === 0) throw notFound('worker', workerId);
+      const events = workersDecider.decide(command, worker.state, this.clock.now());
+      if (events.length === 0) return [];
+      const parts: StreamAppend[] = [{ streamId: streamIds.worker(workerId), streamType: 'worker', expectedVersion: worker.version, events }];
+      for (const cascade of this.cascades) parts.push(...(await cascade(workerId, reason)));
+      parts.push(...(await more(worker)));
+      return parts;
+    }, { actor: meta.actor, correlationId: meta.correlationId });
   }
 
   private agentMeta(workerId: string): RequestMeta {

@@ -59,6 +59,7 @@ export const deploymentsProjector: Projector = {
         await update({ status: 'failed', reason: event.data.reason, log_tail: JSON.stringify(event.data.logTail), finished_at: at });
         return;
       case 'ContainerExited':
+      case 'JobResultArrivedLate':
         return;
       default:
         return assertUnreachable(event);

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { WorkerCapacity, WorkerStatus, WorkerView } from '@berth/contracts';
+import type { WorkerAppView, WorkerCapacity, WorkerStatus, WorkerView } from '@berth/contracts';
 import { IsOptional, IsString, Matches } from 'class-validator';
 
 import { DNS_LABEL_PATTERN as DNS_LABEL, DNS_LABEL_RULE } from '@berth/core';
@@ -32,6 +32,13 @@ class WorkerCapacityDto implements WorkerCapacity {
   @ApiProperty() cpus!: number;
 }
 
+class WorkerAppViewDto implements WorkerAppView {
+  @ApiProperty({ format: 'uuid' }) appId!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ format: 'uuid' }) deploymentId!: string;
+  @ApiProperty({ enum: ['running', 'deploying', 'stopped'] }) state!: WorkerAppView['state'];
+}
+
 export class WorkerViewDto implements WorkerView {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty() name!: string;
@@ -40,6 +47,7 @@ export class WorkerViewDto implements WorkerView {
   @ApiPropertyOptional({ type: WorkerCapacityDto, description: 'What the agent reported when it last said hello.' }) capacity?: WorkerCapacity;
   @ApiProperty({ description: 'Memory (MB) of the apps running there and of the deployments assigned to it.' }) allocatedMemoryMb!: number;
   @ApiPropertyOptional() advertiseIp?: string;
-  @ApiPropertyOptional({ format: 'date-time' }) lastHeartbeatAt?: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'When the control plane last heard from it (PostgreSQL clock).' }) lastHeartbeatAt?: string;
+  @ApiProperty({ type: [WorkerAppViewDto], description: 'The apps placed on this worker.' }) apps!: WorkerAppView[];
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
 }

@@ -21,9 +21,9 @@ export const workerAllocationsProjector: Projector = {
       case 'DeploymentRequested': {
         const { deploymentId, appId, app } = event.data;
         await client.query(
-          `INSERT INTO worker_allocations (deployment_id, app_id, worker_id, memory_mb, state) VALUES ($1, $2, NULL, $3, 'queued')
+          `INSERT INTO worker_allocations (deployment_id, app_id, app_name, worker_id, memory_mb, state) VALUES ($1, $2, $3, NULL, $4, 'queued')
            ON CONFLICT (deployment_id) DO NOTHING`,
-          [deploymentId, appId, app.memoryMb ?? DEFAULT_APP_MEMORY_MB],
+          [deploymentId, appId, app.name, app.memoryMb ?? DEFAULT_APP_MEMORY_MB],
         );
         return;
       }

@@ -6,7 +6,7 @@ import type { PoolClient } from 'pg';
 export const workersProjector: Projector = {
   name: 'workers',
   tables: ['workers'],
-  handles: ['WorkerRegistered', 'WorkerCameOnline', 'WorkerWentOffline'],
+  handles: ['WorkerRegistered', 'WorkerCameOnline', 'WorkerWentOffline', 'WorkerRemoved'],
   async apply(stored: StoredEvent, client: PoolClient) {
     const event = stored as unknown as WorkerEvent & StoredEvent;
     switch (event.type) {
@@ -28,6 +28,10 @@ export const workersProjector: Projector = {
         );
         return;
       }
+      case 'WorkerRemoved':
+        // Drained: the row goes, and with it the token hash, so the worker's token authenticates nothing.
+        await client.query(`DELETE FROM workers WHERE id = $1`, [event.data.workerId]);
+        return;
       case 'WorkerWentOffline':
         await client.query(`UPDATE workers SET status = 'offline', version = $2, updated_at = $3 WHERE id = $1`, [
           event.data.workerId,
