@@ -1,8 +1,8 @@
 /**
  * Alerts through real processes: the control plane and a worker agent as processes, a real Docker
  * Engine running the app, and a real local HTTP receiver for the notifications.
- * (offline and crashloop end to end need the worker-health events, AppStopped and ContainerExited,
- * from the agent side; test/alerts.medium.spec.ts covers them from those events on.)
+ * (crashloop end to end needs the agent to report container exits (ContainerExited);
+ * test/alerts.medium.spec.ts covers it from that event on.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBerth, type Berth } from '../support/berth';
@@ -57,5 +57,19 @@ describe.skipIf(!hasDocker)('alerts end to end', { timeout: 240_000 }, () => {
     const after = (await berth.api(`/api/apps/${appId}/alerts`)).body;
     expect(after).toMatchObject([{ id: incidents[0].id, state: 'resolved', resolvedAt: expect.any(String) }]);
     expect(receiver.requests.filter((r) => r.path === '/hook').map((r) => JSON.parse(r.body).event)).toEqual(['alert.fired', 'alert.resolved']);
+  });
+
+  it('killing the agent fires offline once the worker is offline; the worker coming back resolves it', async () => {
+    expect(appId).toBeDefined();
+    const rule = await berth.api(`/api/apps/${appId}/alert-rules`, { json: { kind: 'offline', channels: [{ type: 'webhook', url: `${receiver.url}/offline` }] } });
+    expect(rule.status).toBe(201);
+    await berth.restartAgent('SIGKILL', async () => {
+      const fired = await eventually('the offline notification', async () => (receiver.acknowledged('/offline').length >= 1 ? receiver.acknowledged('/offline') : undefined), 90_000);
+      expect(JSON.parse(fired[0].body)).toMatchObject({ event: 'alert.fired', kind: 'offline', appId, ruleId: rule.body.id });
+    });
+    await eventually('the resolved notification', async () => (receiver.acknowledged('/offline').length >= 2 ? true : undefined), 90_000);
+    expect(receiver.requests.filter((r) => r.path === '/offline').map((r) => JSON.parse(r.body).event)).toEqual(['alert.fired', 'alert.resolved']);
+    const incidents = (await berth.api(`/api/apps/${appId}/alerts`)).body;
+    expect(incidents[0]).toMatchObject({ ruleId: rule.body.id, kind: 'offline', state: 'resolved' });
   });
 });
