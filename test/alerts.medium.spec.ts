@@ -265,6 +265,14 @@ describe('alerts: rules API, poller, reactions and notifications (real PostgreSQ
       ['crashloop', 'firing'],
       ['offline', 'resolved'],
     ]);
+
+    // Deleting the app deletes its rules and resolves the open incident without telling anyone.
+    expect((await cp.api(`/api/apps/${app.id}`, { method: 'DELETE' })).status).toBe(204);
+    await eventually(async () => (await pg.query(`SELECT count(*)::int AS n FROM alert_rules WHERE app_id = $1`, [app.id])).rows[0].n, (n) => n === 0);
+    const states = await pg.query(`SELECT state FROM alert_incidents WHERE app_id = $1 ORDER BY fired_at`, [app.id]);
+    expect(states.rows.map((r) => r.state)).toEqual(['resolved', 'resolved']);
+    const silent = await pg.query(`SELECT data->'channels' AS channels FROM events WHERE type = 'AlertResolved' AND data->>'appId' = $1 AND data->>'kind' = 'crashloop'`, [app.id]);
+    expect(silent.rows).toEqual([{ channels: [] }]);
   });
 
   it('a claimed delivery is skipped by other senders until its lease lapses, and a lapsed claim records nothing', async () => {

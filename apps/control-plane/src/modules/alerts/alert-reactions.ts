@@ -3,6 +3,7 @@ import { APP_DELETED_REASON, streamIds, type AlertKind, type BerthEvent } from '
 import { CRASHLOOP_EXITS, CRASHLOOP_WINDOW_MS } from '@berth/core';
 import { EventStore, type StoredEvent } from '@berth/event-store';
 import { createHash } from 'node:crypto';
+import { DomainError, ErrorCode } from '../../common/errors';
 import { Projections } from '../../database/projections.service';
 import { StreamHandler } from '../../database/stream-handler';
 import { alertRuleDecider, type EdgeCause } from './alert-rules.decider';
@@ -18,14 +19,15 @@ const CATCH_UP_MS = 60_000;
  * - offline: AppStopped (worker_offline) fires, AppRestored resolves;
  * - deployment_failed: JobFailed fires, the app's next JobSucceeded resolves;
  * - crashloop: the ContainerExited that makes CRASHLOOP_EXITS within CRASHLOOP_WINDOW_MS fires (the
- *   poller resolves it once the app stayed up; it also fires it, should this reaction lag).
+ *   poller resolves it once the app stayed up; it also fires it, should this reaction lag);
+ * - AppDeleted deletes the app's rules (an open incident is resolved without notifications).
  * At least once is enough: each edge carries its cause's log position and the rule's decider ignores a
  * cause at or before the last one it acted on; the incident id is derived from (cause, rule).
  */
 @Injectable()
 export class AlertReactions {
   readonly name = 'alerts';
-  readonly handles = ['AppStopped', 'AppRestored', 'JobFailed', 'JobSucceeded', 'ContainerExited'];
+  readonly handles = ['AppStopped', 'AppRestored', 'JobFailed', 'JobSucceeded', 'ContainerExited', 'AppDeleted'];
   private readonly logger = new Logger('alert-reactions');
 
   constructor(
@@ -69,6 +71,16 @@ export class AlertReactions {
         if (count >= CRASHLOOP_EXITS) await this.edge('fire', await existing(event.data.appId, 'crashloop'), event.data.appId, 'crashloop', cause, exitAt, count);
         return;
       }
+      case 'AppDeleted':
+        // A deleted app's rules go with it; an open incident is resolved without notifications.
+        for (const ruleId of await this.repo.allRuleIdsOf(event.data.appId)) {
+          await this.streams
+            .handle(streamIds.alertRule(ruleId), 'alertrule', alertRuleDecider, { type: 'DeleteRule' }, { actor: ACTOR }, { waitForProjections: false })
+            .catch((err: unknown) => {
+              if (!(err instanceof DomainError && err.code === ErrorCode.NotFound)) throw err; // deleted before: seen twice
+            });
+        }
+        return;
       default:
         return;
     }

@@ -159,6 +159,12 @@ export class AlertsRepository {
     return rows.map((r) => r.id);
   }
 
+  /** Every rule of an app, enabled or not. */
+  async allRuleIdsOf(appId: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM alert_rules WHERE app_id = $1`, [appId]);
+    return rows.map((r) => r.id);
+  }
+
   async incidents(appId: string, limit = 100): Promise<IncidentView[]> {
     const { rows } = await this.pool.query<{
       id: string;
