@@ -6,7 +6,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - alert_apps: the alerts module's own view of the apps (cpus limit, existence), from App* events.
  * - alert_app_exits: every ContainerExited, per app (crashloop and restarts count within a window).
  * - alert_rule_states: the poller's debounce progress per rule (ok / pending since / firing / no data);
- *   not a read model: it is what the poller has seen of the metric, which no event records.
+ *   not a read model: it is what the poller has seen of the metric, which no event records. Rewritten
+ *   in place by every tick that changes a rule's state: half-empty pages keep those updates HOT.
  * - alert_outbox: one row per (incident, edge, channel), written with the projector checkpoint of the
  *   edge event; the sender claims a row for a lease (claimed_until, claim), delivers it and records
  *   each attempt.
@@ -67,7 +68,7 @@ export class CreateAlertsAndUsage1700000000300 implements MigrationInterface {
         no_data    boolean     NOT NULL DEFAULT false,
         value      double precision,
         updated_at timestamptz NOT NULL
-      )`);
+      ) WITH (fillfactor = 50)`);
     await q.query(`
       CREATE TABLE alert_outbox (
         id              uuid        PRIMARY KEY,

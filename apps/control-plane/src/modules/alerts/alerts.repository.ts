@@ -47,6 +47,23 @@ export interface IncidentView {
   deliveries: DeliveryView[];
 }
 
+/** A pollRules row (array mode): booleans arrive as 't'/'f', numbers as numbers. */
+type PollRow = [
+  id: string,
+  appId: string,
+  kind: AlertKind,
+  threshold: number | null,
+  sustainMinutes: string | null,
+  incidentOpen: string,
+  ruleUpdatedMs: number,
+  phase: AlertPhase | null,
+  sinceMs: number | null,
+  noData: string | null,
+  stateUpdatedMs: number | null,
+  cpus: number | null,
+  appExists: string,
+];
+
 interface RuleRow {
   id: string;
   app_id: string;
@@ -88,28 +105,39 @@ export class AlertsRepository {
     return rows[0] && toRuleView(rows[0]);
   }
 
-  /** Every enabled rule the poller evaluates, with its reconciled state and what it knows of its app. */
+  /**
+   * Every enabled rule the poller evaluates, with its reconciled state and what it knows of its app.
+   * Times come as epoch milliseconds (numbers): for 10,000 rules the driver's per-value date parsing
+   * would cost more than the query.
+   */
   async pollRules(): Promise<PolledRule[]> {
-    const { rows } = await this.pool.query<RuleRow & { cpus: number | null; app_exists: boolean }>(
-      `SELECT r.id, r.app_id, r.kind, r.threshold, r.sustain_minutes, r.enabled, r.open_incident_id, r.updated_at,
-              s.phase, s.since, s.no_data, s.value, s.updated_at AS state_updated_at, a.cpus, (a.app_id IS NOT NULL) AS app_exists
-       FROM alert_rules r
-       LEFT JOIN alert_rule_states s ON s.rule_id = r.id
-       LEFT JOIN alert_apps a ON a.app_id = r.app_id
-       WHERE r.enabled AND r.kind = ANY($1)`,
-      [POLLED_KINDS],
-    );
-    return rows.map((r) => ({
-      id: r.id,
-      appId: r.app_id,
-      kind: r.kind,
-      threshold: r.threshold,
-      sustainMinutes: r.sustain_minutes,
-      enabled: r.enabled,
-      appExists: r.app_exists,
-      cpus: r.cpus,
-      state: stateOf(r),
-    }));
+    const { rows } = await this.pool.query<PollRow>({
+      text: `SELECT r.id, r.app_id, r.kind, r.threshold, r.sustain_minutes, r.open_incident_id IS NOT NULL, extract(epoch FROM r.updated_at) * 1000,
+                    s.phase, extract(epoch FROM s.since) * 1000, s.no_data, extract(epoch FROM s.updated_at) * 1000, a.cpus, a.app_id IS NOT NULL
+             FROM alert_rules r
+             LEFT JOIN alert_rule_states s ON s.rule_id = r.id
+             LEFT JOIN alert_apps a ON a.app_id = r.app_id
+             WHERE r.enabled AND r.kind = ANY($1)`,
+      values: [POLLED_KINDS],
+      rowMode: 'array',
+      types: { getTypeParser: (oid: number) => (oid === 1700 || oid === 701 ? Number : (v: string) => v) } as never,
+    });
+    return rows.map(([id, appId, kind, threshold, sustainMinutes, incidentOpen, ruleUpdatedMs, phase, sinceMs, noData, stateUpdatedMs, cpus, appExists]) => {
+      const row = phase
+        ? { phase, since: sinceMs === null ? undefined : new Date(sinceMs), noData: noData === 't', updatedAt: new Date(stateUpdatedMs!) }
+        : undefined;
+      return {
+        id,
+        appId,
+        kind,
+        threshold,
+        sustainMinutes: sustainMinutes === null ? null : Number(sustainMinutes),
+        enabled: true,
+        appExists: appExists === 't',
+        cpus,
+        state: reconcileState(row, { incidentOpen: incidentOpen === 't', updatedAt: new Date(ruleUpdatedMs) }),
+      };
+    });
   }
 
   /** Container exits of these apps after `since`, per app. */
@@ -133,12 +161,13 @@ export class AlertsRepository {
     if (states.length === 0) return;
     await this.pool.query(
       `INSERT INTO alert_rule_states (rule_id, phase, since, no_data, value, updated_at)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::boolean[], $5::float8[], array_fill($6::timestamptz, ARRAY[cardinality($1::uuid[])]))
+       SELECT u.rule_id, u.phase, to_timestamp(u.since_ms / 1000.0), u.no_data, u.value, $6::timestamptz
+       FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::boolean[], $5::float8[]) AS u(rule_id, phase, since_ms, no_data, value)
        ON CONFLICT (rule_id) DO UPDATE SET phase = EXCLUDED.phase, since = EXCLUDED.since, no_data = EXCLUDED.no_data, value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
       [
         states.map((s) => s.ruleId),
         states.map((s) => s.state.phase),
-        states.map((s) => s.state.since ?? null),
+        states.map((s) => s.state.since?.getTime() ?? null),
         states.map((s) => s.state.noData),
         states.map((s) => (s.state.value === undefined || !Number.isFinite(s.state.value) ? null : s.state.value)),
         now,
