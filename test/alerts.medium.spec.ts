@@ -279,7 +279,8 @@ describe('alerts: rules API, poller, reactions and notifications (real PostgreSQ
     const pool = new Pool({ connectionString: db.url, max: 2 });
     try {
       const outbox = new AlertOutbox(pool);
-      const now = new Date();
+      // An hour ahead: the control plane's own sender (real clock) does not see the row as due.
+      const now = new Date(Date.now() + 3_600_000);
       const id = randomUUID();
       await pg.query(
         `INSERT INTO alert_outbox (id, incident_id, edge, channel_key, channel, payload, next_attempt_at, created_at) VALUES ($1, $2, 'fired', 'webhook:x', '{}', '{}', $3, $3)`,
