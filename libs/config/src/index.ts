@@ -125,6 +125,8 @@ export interface AgentConfig {
   /** What the agent keeps of unsent messages while the control plane is unreachable; past it the oldest log lines go. */
   logBufferBytes: number;
   logLevel: LogLevel;
+  /** Seed 2: how often the agent samples its app containers and sends one stats:snapshots message (default 5000). */
+  statsIntervalMs?: number;
 }
 
 export function loadAgentConfig(env: Env = process.env): AgentConfig {
@@ -142,5 +144,6 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
     workDir: str(env, 'BERTH_WORKER_DIR') ?? `${os.tmpdir()}/berth-agent`,
     logBufferBytes: int(env, 'BERTH_LOG_BUFFER_BYTES', 64 * 1024 * 1024, 1024 * 1024),
     logLevel: logLevel(env),
+    statsIntervalMs: int(env, 'BERTH_STATS_INTERVAL_MS', 5000, 100, 3_600_000),
   };
 }

@@ -37,7 +37,7 @@ export class WorkerAgentMessages implements OnModuleInit {
 
   private async hello(socket: AgentSocket, msg: AgentHello): Promise<{ workerId: string; name: string }> {
     const { workerId, name } = socket.data.worker;
-    await this.workers.bringOnline(workerId, msg.capacity, msg.advertiseIp);
+    await this.workers.bringOnline(workerId, msg.capacity, msg.advertiseIp, msg.containers);
     socket.data.hello = msg;
     if (!socket.connected && !this.connections.get(workerId)) {
       // The agent dropped while its hello was recorded: the offline from the disconnect may have come first.
