@@ -12,15 +12,27 @@ import { JobResults } from '../apps/control-plane/src/modules/deploy/job-results
 import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type SmtpReceiver } from './support/alert-receivers';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { startControlPlane, type RunningControlPlane } from './support/control-plane';
-import { eventually } from './workers-agent-client';
 
 /** Response bodies in these tests are checked by value, so they are read untyped. */
 const jsonOf = (res: Response): Promise<any> => res.json();
 const SECRET = 'whsec_test_0123456789';
+/** Deliveries wait on a 1 s sender interval and retries: give a busy machine room. */
+const NOTIFY_WAIT_MS = 30_000;
+
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + NOTIFY_WAIT_MS;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${NOTIFY_WAIT_MS} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** The incident has `n` deliveries, every one acknowledged. */
 const allSent = (incident: { deliveries: { status: string }[] }, n: number) => incident.deliveries.length === n && incident.deliveries.every((d) => d.status === 'sent');
 
-describe('alerts: rules API, poller, reactions and notifications (real PostgreSQL, real receivers)', () => {
+describe('alerts: rules API, poller, reactions and notifications (real PostgreSQL, real receivers)', { timeout: 90_000 }, () => {
   let db: TestDatabase;
   let cp: RunningControlPlane;
   let pg: Client;
