@@ -10,9 +10,9 @@ import { MemorySink, chunk } from './telemetry.testing';
 
 const ref = { containerId: 'c1', appId: 'a1', deploymentId: 'd1' };
 
-function setup(from?: LogCursor, options = {}) {
+function setup(from?: LogCursor, options = {}, autoAck = true) {
   const clock = new FakeClock();
-  const sink = new MemorySink();
+  const sink = new MemorySink(autoAck);
   const cursors: LogCursor[] = [];
   const counters = { droppedLines: 0, droppedBatches: 0 };
   const deps: ContainerLogDeps = { sink, clock, counters, onCursor: (c) => cursors.push(c) };
@@ -38,6 +38,25 @@ describe('ContainerLog', () => {
     ]);
     expect(msg.lines[0]!.ts).toBe(chunk('stdout', 1, '').ts);
     expect(sink.sent[0]!.opts?.droppable).toBe(true);
+  });
+
+  it('moves its cursor only past batches the control plane took, in order, so a crash re-reads what was unsent', () => {
+    const { clock, sink, cursors, log } = setup(undefined, { maxBatchLines: 1 }, false);
+    log.accept([chunk('stdout', 1, 'a\n'), chunk('stdout', 2, 'b\n'), chunk('stdout', 3, 'c\n')]);
+    clock.advance(250);
+    expect(sink.sent).toHaveLength(3);
+    expect(cursors).toEqual([]);
+    sink.ack(1); // acknowledged out of order: the cursor still waits for the first
+    expect(cursors).toEqual([]);
+    sink.ack(0);
+    // Never past a line that was not taken: the first two are, the third is not yet.
+    expect(cursors.length).toBeGreaterThan(0);
+    expect(cursors.at(-1)!.seq).toBeLessThanOrEqual(2);
+    sink.drop(2); // dropped (and marked): taken, as far as the cursor goes
+    log.finish();
+    clock.advance(250);
+    sink.ack(sink.sent.length - 1); // the gap marker's batch (the dropped one left the list)
+    expect(cursors.at(-1)!.seq).toBeGreaterThanOrEqual(3);
   });
 
   it('sends a full batch at once', () => {

@@ -40,7 +40,10 @@ export interface DropCounters {
 export interface ContainerLogDeps {
   sink: TelemetrySink;
   clock: Clock;
-  /** Called after a batch went to the sink with the point everything before it was shipped. */
+  /**
+   * Called with the point everything before which the control plane has taken (acknowledged, or
+   * dropped and marked): a resumed agent reads on from there, so a crash never loses an unsent line.
+   */
   onCursor: (cursor: LogCursor) => void;
   /** Shared by every container of the agent. */
   counters: DropCounters;
@@ -61,6 +64,8 @@ export function gapMarkerText(gap: Gap): string {
 }
 
 export class ContainerLog {
+  /** Batches sent and not yet acknowledged (or dropped), oldest first, each with the cursor it completes. */
+  private readonly unacked: { cursor?: LogCursor; done: boolean }[] = [];
   private seq: number;
   private readonly splitters: Record<LogStream, LogLineSplitter> = { stdout: new LogLineSplitter(), stderr: new LogLineSplitter() };
   private pending: LogLine[] = [];
@@ -143,17 +148,45 @@ export class ContainerLog {
       // A marker at a clean point keeps it clean: a resumed agent numbers on after it.
       if (this.clean && this.clean.seq === this.seq - 1 && this.isClean()) this.clean = { ...this.clean, seq: this.seq };
     }
+    const cursor = this.clean;
     if (this.pending.length > 0) {
       const lines = this.pending;
       this.pending = [];
       this.pendingBytes = 0;
       const msg: LogLinesMsg = { containerId: this.ref.containerId, appId: this.ref.appId, deploymentId: this.ref.deploymentId, lines };
-      this.deps.sink.send(AGENT_MESSAGE.logLines, msg, { droppable: true, onDrop: () => this.dropped(lines) });
+      const batch = { cursor, done: false };
+      this.unacked.push(batch);
+      const settled = () => {
+        batch.done = true;
+        this.advance();
+      };
+      this.deps.sink.send(AGENT_MESSAGE.logLines, msg, {
+        droppable: true,
+        onAck: settled,
+        onDrop: () => {
+          this.dropped(lines);
+          settled();
+        },
+      });
+    } else if (cursor) {
+      // Nothing new to send: the cursor moves once every batch before it is taken.
+      const last = this.unacked[this.unacked.length - 1];
+      if (last) last.cursor = cursor;
+      else this.report(cursor);
     }
-    if (this.clean && (this.clean.seq !== this.lastSaved?.seq || this.clean.ts !== this.lastSaved.ts || this.clean.atTs !== this.lastSaved.atTs)) {
-      this.lastSaved = this.clean;
-      this.deps.onCursor(this.clean);
-    }
+  }
+
+  /** Reports the cursor of the longest run of settled batches at the head. */
+  private advance(): void {
+    let cursor: LogCursor | undefined;
+    while (this.unacked[0]?.done) cursor = this.unacked.shift()!.cursor ?? cursor;
+    if (cursor) this.report(cursor);
+  }
+
+  private report(cursor: LogCursor): void {
+    if (cursor.seq === this.lastSaved?.seq && cursor.ts === this.lastSaved.ts && cursor.atTs === this.lastSaved.atTs) return;
+    this.lastSaved = cursor;
+    this.deps.onCursor(cursor);
   }
 
   /** Stops the flush timer without sending. */

@@ -7,6 +7,8 @@ export interface SendOptions {
   droppable?: boolean;
   /** Called when this message was dropped instead of sent. */
   onDrop?: () => void;
+  /** Called once the control plane acknowledged this message. */
+  onAck?: () => void;
 }
 
 export interface TelemetrySink {

@@ -9,12 +9,24 @@ export interface Sent {
   opts?: SendOptions;
 }
 
-/** Keeps every message; drop() plays the outbox dropping one (calls its onDrop). */
+/**
+ * Keeps every message; drop() plays the outbox dropping one (calls its onDrop). With `autoAck` (the
+ * default) every message is acknowledged as it is sent, as by a connected control plane; without it,
+ * ack(i) acknowledges one.
+ */
 export class MemorySink implements TelemetrySink {
   readonly sent: Sent[] = [];
 
+  constructor(private readonly autoAck = true) {}
+
   send(kind: string, msg: unknown, opts?: SendOptions): void {
     this.sent.push({ kind, msg, opts });
+    if (this.autoAck) opts?.onAck?.();
+  }
+
+  /** The control plane acknowledges the i-th message sent. */
+  ack(i: number): void {
+    this.sent[i]!.opts?.onAck?.();
   }
 
   /** The outbox drops the i-th message sent (it is no longer delivered). */
