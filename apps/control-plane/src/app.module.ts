@@ -11,8 +11,10 @@ import { AlertsModule } from './modules/alerts/alerts.module';
 import { AppsModule } from './modules/apps/apps.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { DeployModule } from './modules/deploy/deploy.module';
+import { DomainsModule } from './modules/domains/domains.module';
 import { EventsModule } from './modules/events/events.module';
 import { HealthModule } from './modules/health/health.module';
+import { RoutingModule } from './modules/routing/routing.module';
 import { SchedulerModule } from './modules/scheduler/scheduler.module';
 import { UsageModule } from './modules/usage/usage.module';
 import { WorkersModule } from './modules/workers/workers.module';
@@ -33,7 +35,8 @@ export class AppModule {
               const given = req.headers['x-request-id'];
               return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
             },
-            autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/metrics' },
+            // Traefik polls its two endpoints every few seconds: a log line each would drown everything else.
+            autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/metrics' || req.url?.startsWith('/v1/traefik/') === true },
             redact: ['req.headers.authorization'],
           },
         }),
@@ -45,6 +48,8 @@ export class AppModule {
         AppsModule,
         DeployModule,
         WorkersModule,
+        RoutingModule,
+        DomainsModule,
         LiveStatsModule,
         AlertsModule,
         UsageModule,

@@ -6,12 +6,13 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig } from '@berth/config';
 import { systemClock } from '@berth/core';
-import type { AdoptedContainer, ContainersRemoveMsg, WorkerCapacity } from '@berth/contracts';
+import type { AdoptedContainer, ContainersRemoveMsg, RoutesMessage, RoutesReply, WorkerCapacity } from '@berth/contracts';
 import type { Logger } from 'pino';
 import { AgentConnection } from './connection/agent-connection';
 import { WorkerIdentity } from './connection/worker-identity';
 import { Git } from './git/git';
 import { JobRunner } from './job-runner';
+import { createLocalProxy } from './proxy/local-proxy';
 import { DockerRuntime, dockerClient } from './runtimes/docker/docker-runtime';
 import type { Runtime, RuntimeContainer } from './runtimes/runtime';
 import { AgentTelemetry } from './telemetry/agent-telemetry';
@@ -68,6 +69,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
     workerId: () => workerId,
     statsIntervalMs: config.statsIntervalMs ?? 5_000,
   });
+  const proxy = createLocalProxy(config.proxy, logger.child({ component: 'proxy' }));
 
   const connection = new AgentConnection({
     url: config.url,
@@ -75,7 +77,13 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
     logger,
     outboxMaxBytes: config.logBufferBytes,
     // Before the first reply names this worker, every Berth container on the host is listed.
-    hello: async () => ({ capacity, advertiseIp: config.advertiseIp, agentVersion: AGENT_VERSION, containers: toAdopted(await rt.list(workerId)) }),
+    hello: async () => ({
+      capacity,
+      advertiseIp: config.advertiseIp,
+      agentVersion: AGENT_VERSION,
+      proxy: config.proxy?.kind ?? 'traefik',
+      containers: toAdopted(await rt.list(workerId)),
+    }),
     onHello: (reply) => {
       if (workerId !== reply.workerId) {
         workerId = reply.workerId;
@@ -100,6 +108,15 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
     if (!Array.isArray(containers)) return { removed: 0, error: 'containers:remove needs a containers list' };
     return runner ? runner.removeContainers(containers) : { removed: 0, error: 'the agent has not said hello yet' };
   });
+  if (proxy) {
+    // The worker's whole route list (after each hello and each change): the local Caddy is made to match it.
+    connection.on('routes', async (msg): Promise<RoutesReply> => {
+      const routes = (msg as RoutesMessage | undefined)?.routes;
+      if (!Array.isArray(routes)) return { applied: false, error: 'routes needs a routes array' };
+      await proxy.setRoutes(routes);
+      return { applied: true };
+    });
+  }
   connection.start();
   log.info({ url: config.url, workDir: config.workDir, workerId }, 'agent started');
 
@@ -116,6 +133,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
       const flushed = await connection.flush(SHUTDOWN_FLUSH_MS);
       if (!flushed) log.warn({ queued: connection.pendingMessages }, 'closing with unsent messages');
       connection.close();
+      await proxy?.stop();
       log.info('stopped; containers keep running');
     },
   };

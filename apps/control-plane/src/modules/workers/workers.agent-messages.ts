@@ -13,6 +13,8 @@ export const parseHello = message<AgentHello>(
     capacity,
     advertiseIp: optional(ip),
     agentVersion: text(100),
+    // A proxy kind this control plane does not know is read as none, not a reason to refuse the hello.
+    proxy: (v: unknown) => (v === 'traefik' || v === 'caddy' || v === 'none' ? v : undefined),
     // What the agent found on its host: listed, never refused for an odd entry (a refused hello keeps the worker offline).
     containers: list(object({ appId: text(200), deploymentId: text(200), containerId: text(200), hostPort: int(0, 65_535), running: bool }), 10_000),
   }),
