@@ -3,6 +3,7 @@ import { CreateReadModelsAndTelemetry1700000000001 } from './1700000000001-Creat
 import { ModuleOwnedReadModels1700000000010 } from './1700000000010-ModuleOwnedReadModels';
 import { CreateRoutingAndDomains1700000000100 } from './1700000000100-CreateRoutingAndDomains';
 import { CreateWebhookSecrets1700000000200 } from './1700000000200-CreateWebhookSecrets';
+import { CreateAlertsAndUsage1700000000300 } from './1700000000300-CreateAlertsAndUsage';
 
 /** Every migration, in order. The schema changes only through these. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   ModuleOwnedReadModels1700000000010,
   CreateRoutingAndDomains1700000000100,
   CreateWebhookSecrets1700000000200,
+  CreateAlertsAndUsage1700000000300,
 ];

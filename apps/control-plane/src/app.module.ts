@@ -6,6 +6,8 @@ import type { IncomingMessage } from 'node:http';
 import { BackgroundModule } from './common/background.module';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { LiveStatsModule } from './common/live-stats.module';
+import { AlertsModule } from './modules/alerts/alerts.module';
 import { AppsModule } from './modules/apps/apps.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { DeployModule } from './modules/deploy/deploy.module';
@@ -15,6 +17,7 @@ import { HealthModule } from './modules/health/health.module';
 import { RoutingModule } from './modules/routing/routing.module';
 import { SchedulerModule } from './modules/scheduler/scheduler.module';
 import { WebhooksModule } from './modules/webhooks/webhooks.module';
+import { UsageModule } from './modules/usage/usage.module';
 import { WorkersModule } from './modules/workers/workers.module';
 
 @Module({})
@@ -49,6 +52,9 @@ export class AppModule {
         RoutingModule,
         DomainsModule,
         WebhooksModule,
+        LiveStatsModule,
+        AlertsModule,
+        UsageModule,
         ...(mode === 'serve' ? [SchedulerModule] : []),
       ],
     };

@@ -78,6 +78,21 @@ export interface ControlPlaneConfig {
   secretKey?: Buffer;
   /** Base URL git hosts reach the control plane on (webhook URLs); default http://127.0.0.1:<port>. */
   publicUrl: string;
+  alerts: AlertsConfig;
+}
+
+export interface AlertsConfig {
+  /** How often the alert poller walks every enabled rule (seed 6). */
+  tickMs: number;
+  /** Signs webhook bodies (HMAC-SHA256, header X-Berth-Signature); unset: webhooks go unsigned. */
+  webhookSecret?: string;
+  /** SMTP server for email channels (smtp:// or smtps://); unset: email deliveries fail with a reason. */
+  smtpUrl?: string;
+  smtpFrom: string;
+  /** First retry delay of a failed delivery; doubles per attempt up to 15 minutes. */
+  retryBaseMs: number;
+  /** Attempts per delivery before it is given up as failed. */
+  maxAttempts: number;
 }
 
 /** BERTH_SECRET_KEY: 32 bytes, as 64 hex characters or as base64. */
@@ -118,6 +133,14 @@ export function loadControlPlaneConfig(env: Env = process.env): ControlPlaneConf
     domainRecheckIntervalMs: int(env, 'BERTH_DOMAIN_RECHECK_INTERVAL_MS', 10 * 60_000, 1000),
     secretKey: str(env, 'BERTH_SECRET_KEY') === undefined ? undefined : parseSecretKey(str(env, 'BERTH_SECRET_KEY')!),
     publicUrl: url(env, 'BERTH_PUBLIC_URL', `http://127.0.0.1:${int(env, 'BERTH_PORT', DEFAULT_PORT, 0, 65535)}`)!.replace(/\/+$/, ''),
+    alerts: {
+      tickMs: int(env, 'BERTH_ALERT_TICK_MS', 30_000, 100, 3_600_000),
+      webhookSecret: str(env, 'BERTH_ALERT_WEBHOOK_SECRET'),
+      smtpUrl: url(env, 'BERTH_SMTP_URL'),
+      smtpFrom: str(env, 'BERTH_SMTP_FROM') ?? 'berth@localhost',
+      retryBaseMs: int(env, 'BERTH_ALERT_RETRY_BASE_MS', 5_000, 10, 3_600_000),
+      maxAttempts: int(env, 'BERTH_ALERT_MAX_ATTEMPTS', 10, 1, 100),
+    },
   };
 }
 

@@ -71,6 +71,43 @@ export type WorkerNameEvent =
 
 export type TokenEvent = { type: 'TokenIssued'; data: { tokenId: string; name: string; role: 'admin'; tokenHash: string } };
 
+export type AlertKind = 'cpu' | 'memory' | 'restarts' | 'offline' | 'crashloop' | 'deployment_failed';
+export type AlertChannel = { type: 'webhook'; url: string } | { type: 'slack'; url: string } | { type: 'email'; to: string };
+export interface AlertRuleSettings {
+  kind: AlertKind;
+  /** Threshold kinds only: percent (cpu, memory) or a count (restarts). */
+  threshold?: number;
+  /** Threshold kinds only: the debounce window of both edges (restarts: the counting window). */
+  sustainMinutes?: number;
+  enabled: boolean;
+  channels: AlertChannel[];
+}
+
+/** Stream `alertrule-<id>`: a rule's settings and its edges (at most one incident open at a time). */
+export type AlertEvent =
+  | { type: 'AlertRuleCreated'; data: { ruleId: string; appId: string } & AlertRuleSettings }
+  | { type: 'AlertRuleChanged'; data: { ruleId: string; appId: string } & AlertRuleSettings }
+  | { type: 'AlertRuleDeleted'; data: { ruleId: string; appId: string } }
+  /**
+   * `channels`: where this edge is told, as the rule said at the time (the outbox is built from it).
+   * `cause`: the log position of the event a reaction decided the edge from (offline, crashloop,
+   * deployment_failed), so seeing that event again decides nothing.
+   */
+  | { type: 'AlertFired'; data: AlertEdgeData }
+  | { type: 'AlertResolved'; data: AlertEdgeData };
+
+export interface AlertEdgeData {
+  ruleId: string;
+  appId: string;
+  incidentId: string;
+  kind: AlertKind;
+  value?: number;
+  /** ISO 8601. */
+  at: string;
+  channels: AlertChannel[];
+  cause?: { transactionId: string; position: string };
+}
+
 /** Stream `domain-<id>`: a custom domain of an app, from added to verified (routed) to removed. */
 export type DomainEvent =
   | { type: 'DomainAdded'; data: { domainId: string; appId: string; hostname: string; token: string } }
@@ -95,8 +132,17 @@ export type WebhookEvent = {
   data: { provider: string; deliveryId: string; appId: string; event: string; branch?: string; commit?: string; deploymentId?: string; ignored?: string };
 };
 
-
-export type BerthEvent = AppEvent | AppNameEvent | DeploymentEvent | WorkerEvent | WorkerNameEvent | TokenEvent | DomainEvent | DomainNameEvent | WebhookEvent;
+export type BerthEvent =
+  | AppEvent
+  | AppNameEvent
+  | DeploymentEvent
+  | WorkerEvent
+  | WorkerNameEvent
+  | TokenEvent
+  | DomainEvent
+  | DomainNameEvent
+  | WebhookEvent
+  | AlertEvent;
 export type BerthEventType = BerthEvent['type'];
 export type EventOfType<T extends BerthEventType> = Extract<BerthEvent, { type: T }>;
 
@@ -110,6 +156,7 @@ export const streamIds = {
   domain: (id: string) => `domain-${id}`,
   domainName: (hostname: string) => `domainname-${hostname}`,
   webhookDelivery: (provider: string, appId: string, deliveryId: string) => `webhookdelivery-${provider}-${appId}-${deliveryId}`,
+  alertRule: (id: string) => `alertrule-${id}`,
 };
 
 export type { AppSource };
