@@ -34,14 +34,23 @@ export interface BerthOptions {
   /** Extra environment for the agent (e.g. a short BERTH_HEALTH_CHECK_DEADLINE_MS). */
   agentEnv?: Record<string, string>;
   logLevel?: string;
-  /** Inside Vitest, clone the run's template; outside (benchmarks), create and migrate a database. */
-  database?: 'template' | 'migrate';
+  /** Inside Vitest, clone the run's template; outside (benchmarks), create and migrate a database; or one given. */
+  database?: 'template' | 'migrate' | { url: string; drop(): Promise<void> };
+  /** Extra environment for the control plane (e.g. a short BERTH_WORKER_GRACE_MS). */
+  cpEnv?: Record<string, string>;
+  /** Where the agent reaches the control plane, given its address (e.g. through a relay the test controls). */
+  agentUrl?: (base: string) => string;
 }
 
 
 export async function startBerth(options: BerthOptions = {}): Promise<Berth> {
   // Loaded lazily: the template clone needs Vitest's injected context, which benchmarks do not have.
-  const db = options.database === 'migrate' ? await createMigratedDatabase() : await (await import('./database')).createTestDatabase();
+  const db =
+    typeof options.database === 'object'
+      ? options.database
+      : options.database === 'migrate'
+        ? await createMigratedDatabase()
+        : await (await import('./database')).createTestDatabase();
   const adminToken = `bat_${randomBytes(18).toString('base64url')}`;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -57,7 +66,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<Berth> {
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
   const startCp = async () => {
-    const cp = startControlPlaneProcess({ databaseUrl: db.url, port, adminToken, extra: { BERTH_LOG_LEVEL: logLevel } });
+    const cp = startControlPlaneProcess({ databaseUrl: db.url, port, adminToken, extra: { BERTH_LOG_LEVEL: logLevel, ...options.cpEnv } });
     await eventually('the control plane to answer /healthz', async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), 60_000);
     return cp;
   };
@@ -67,7 +76,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<Berth> {
   const cp = await startCp();
   const worker = await api('/api/workers', { json: { name: 'e2e-worker' } });
   if (worker.status !== 201) throw new Error(`could not register a worker: ${worker.status} ${JSON.stringify(worker.body)}`);
-  const startAgent = () => startAgentProcess({ url: base, token: worker.body.token, extra: { BERTH_LOG_LEVEL: logLevel, ...options.agentEnv } });
+  const startAgent = () => startAgentProcess({ url: options.agentUrl?.(base) ?? base, token: worker.body.token, extra: { BERTH_LOG_LEVEL: logLevel, ...options.agentEnv } });
 
   const berth: Berth = {
     base,
