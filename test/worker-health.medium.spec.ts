@@ -119,7 +119,8 @@ describe('worker health (real PostgreSQL, socket.io-client agents)', () => {
       await eventually(async () => jobs, (js) => js.some((j) => j.deploymentId === otherId));
       expect(jobs.map((j) => j.deploymentId)).toEqual([otherId]);
       expect(await countEvents(db.url, 'JobAssigned')).toBe(assigned + 1);
-      expect((await events('DeploymentQueued', (d) => d.deploymentId === job.deploymentId)).length).toBeLessThanOrEqual(1);
+      expect(await events('JobAssigned', (d) => d.deploymentId === job.deploymentId)).toHaveLength(1);
+      expect(await events('DeploymentRequested', (d) => d.deploymentId === job.deploymentId)).toHaveLength(1);
       expect(await deployment(job.deploymentId)).toMatchObject({ status: 'failed', reason: 'timeout' });
     });
   });
