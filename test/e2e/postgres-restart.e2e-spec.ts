@@ -33,7 +33,7 @@ describe.skipIf(!hasDocker)('PostgreSQL restarts under a running control plane',
     pg = await startPgCluster();
     berth = await startBerth({
       database: await pg.createDatabase('berth_pg_restart'),
-      cpEnv: { BERTH_WORKER_GRACE_MS: String(GRACE_MS) },
+      controlPlaneEnv: { BERTH_WORKER_GRACE_MS: String(GRACE_MS) },
       agentEnv: { BERTH_HEALTH_CHECK_DEADLINE_MS: '6000' },
     });
     repo = await createAppRepo({ message: 'survives a database restart', behaviour: 'slow-build' });

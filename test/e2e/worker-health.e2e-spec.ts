@@ -46,7 +46,7 @@ describe.skipIf(!hasDocker)('worker health with real processes', { timeout: 120_
     await ensureBusyboxImage();
     relay = await startRelay();
     berth = await startBerth({
-      cpEnv: { BERTH_WORKER_GRACE_MS: String(GRACE_MS) },
+      controlPlaneEnv: { BERTH_WORKER_GRACE_MS: String(GRACE_MS) },
       agentEnv: { BERTH_HEALTH_CHECK_DEADLINE_MS: '6000' },
       agentUrl: (base) => {
         relay.target.port = Number(new URL(base).port);

@@ -33,11 +33,11 @@ export interface Berth {
 export interface BerthOptions {
   /** Extra environment for the agent (e.g. a short BERTH_HEALTH_CHECK_DEADLINE_MS). */
   agentEnv?: Record<string, string>;
+  /** Extra environment for the control plane (e.g. BERTH_TRAEFIK_TOKEN). */
+  controlPlaneEnv?: Record<string, string>;
   logLevel?: string;
   /** Inside Vitest, clone the run's template; outside (benchmarks), create and migrate a database; or one given. */
   database?: 'template' | 'migrate' | { url: string; drop(): Promise<void> };
-  /** Extra environment for the control plane (e.g. a short BERTH_WORKER_GRACE_MS). */
-  cpEnv?: Record<string, string>;
   /** Where the agent reaches the control plane, given its address (e.g. through a relay the test controls). */
   agentUrl?: (base: string) => string;
 }
@@ -66,7 +66,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<Berth> {
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
   const startCp = async () => {
-    const cp = startControlPlaneProcess({ databaseUrl: db.url, port, adminToken, extra: { BERTH_LOG_LEVEL: logLevel, ...options.cpEnv } });
+    const cp = startControlPlaneProcess({ databaseUrl: db.url, port, adminToken, extra: { BERTH_LOG_LEVEL: logLevel, ...options.controlPlaneEnv } });
     await eventually('the control plane to answer /healthz', async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), 60_000);
     return cp;
   };

@@ -9,8 +9,10 @@ import { DatabaseModule } from './database/database.module';
 import { AppsModule } from './modules/apps/apps.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { DeployModule } from './modules/deploy/deploy.module';
+import { DomainsModule } from './modules/domains/domains.module';
 import { EventsModule } from './modules/events/events.module';
 import { HealthModule } from './modules/health/health.module';
+import { RoutingModule } from './modules/routing/routing.module';
 import { SchedulerModule } from './modules/scheduler/scheduler.module';
 import { WorkersModule } from './modules/workers/workers.module';
 
@@ -30,7 +32,8 @@ export class AppModule {
               const given = req.headers['x-request-id'];
               return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
             },
-            autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/metrics' },
+            // Traefik polls its two endpoints every few seconds: a log line each would drown everything else.
+            autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/metrics' || req.url?.startsWith('/v1/traefik/') === true },
             redact: ['req.headers.authorization'],
           },
         }),
@@ -42,6 +45,8 @@ export class AppModule {
         AppsModule,
         DeployModule,
         WorkersModule,
+        RoutingModule,
+        DomainsModule,
         ...(mode === 'serve' ? [SchedulerModule] : []),
       ],
     };

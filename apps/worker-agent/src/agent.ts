@@ -1,19 +1,21 @@
 /**
- * Wires one agent together: Docker runtime, git, job runner and the connection. Containers found
- * on the host at start-up are reported in hello (adopted), never started again.
+ * Wires one agent together: Docker runtime, git, job runner, telemetry and the connection. Containers
+ * found on the host at start-up are reported in hello (adopted), never started again.
  */
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { AgentConfig } from '@berth/config';
 import { systemClock } from '@berth/core';
-import type { AdoptedContainer, ContainersRemoveMsg, WorkerCapacity } from '@berth/contracts';
+import type { AdoptedContainer, ContainersRemoveMsg, RoutesMessage, RoutesReply, WorkerCapacity } from '@berth/contracts';
 import type { Logger } from 'pino';
 import { AgentConnection } from './connection/agent-connection';
 import { WorkerIdentity } from './connection/worker-identity';
 import { Git } from './git/git';
 import { JobRunner } from './job-runner';
+import { createLocalProxy } from './proxy/local-proxy';
 import { DockerRuntime, dockerClient } from './runtimes/docker/docker-runtime';
 import type { Runtime, RuntimeContainer } from './runtimes/runtime';
+import { AgentTelemetry } from './telemetry/agent-telemetry';
 
 export const AGENT_VERSION = '0.1.0';
 /** On shutdown: how long running jobs may finish, then how long queued results may drain. */
@@ -22,6 +24,8 @@ const SHUTDOWN_FLUSH_MS = 3_000;
 
 export interface RunningAgent {
   connection: AgentConnection;
+  /** Stats sampling and log shipping, with their counters (dropped log lines). */
+  telemetry: AgentTelemetry;
   /** Stops taking jobs, lets running ones finish (bounded), sends what it can, closes. Containers keep running. */
   stop(): Promise<void>;
 }
@@ -55,6 +59,17 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
   let workerId = await identity.load();
   let runner: JobRunner | undefined;
   const capacity: WorkerCapacity = { memoryMb: config.capacityMemoryMb, cpus: config.capacityCpus };
+  const telemetry = new AgentTelemetry({
+    runtime: rt,
+    // Telemetry goes through the connection's outbox: log batches and stats may be dropped when it is full.
+    sink: { send: (kind, msg, opts) => connection.send(kind, msg, opts) },
+    clock: systemClock,
+    logger: logger.child({ component: 'telemetry' }),
+    workDir: config.workDir,
+    workerId: () => workerId,
+    statsIntervalMs: config.statsIntervalMs ?? 5_000,
+  });
+  const proxy = createLocalProxy(config.proxy, logger.child({ component: 'proxy' }));
 
   const connection = new AgentConnection({
     url: config.url,
@@ -62,13 +77,21 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
     logger,
     outboxMaxBytes: config.logBufferBytes,
     // Before the first reply names this worker, every Berth container on the host is listed.
-    hello: async () => ({ capacity, advertiseIp: config.advertiseIp, agentVersion: AGENT_VERSION, containers: toAdopted(await rt.list(workerId)) }),
+    hello: async () => ({
+      capacity,
+      advertiseIp: config.advertiseIp,
+      agentVersion: AGENT_VERSION,
+      proxy: config.proxy?.kind ?? 'traefik',
+      containers: toAdopted(await rt.list(workerId)),
+    }),
     onHello: (reply) => {
       if (workerId !== reply.workerId) {
         workerId = reply.workerId;
         void identity.save(reply.workerId).catch((err: unknown) => log.warn({ err }, 'could not remember the worker id'));
       }
       runner ??= new JobRunner({ runtime: rt, git: new Git(config.workDir, logger), reporter: connection, workerId: reply.workerId, healthCheckDeadlineMs: config.healthCheckDeadlineMs, logger });
+      // Every tick lists this worker's containers: started and adopted ones are followed and sampled, removed ones forgotten.
+      telemetry.start();
     },
     onJob: (job) => (runner ? runner.submit(job) : { accepted: false }),
     // Messages are taken only after the hello reply created the runner.
@@ -85,18 +108,32 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
     if (!Array.isArray(containers)) return { removed: 0, error: 'containers:remove needs a containers list' };
     return runner ? runner.removeContainers(containers) : { removed: 0, error: 'the agent has not said hello yet' };
   });
+  if (proxy) {
+    // The worker's whole route list (after each hello and each change): the local Caddy is made to match it.
+    connection.on('routes', async (msg): Promise<RoutesReply> => {
+      const routes = (msg as RoutesMessage | undefined)?.routes;
+      if (!Array.isArray(routes)) return { applied: false, error: 'routes needs a routes array' };
+      await proxy.setRoutes(routes);
+      return { applied: true };
+    });
+  }
   connection.start();
   log.info({ url: config.url, workDir: config.workDir, workerId }, 'agent started');
 
   return {
     connection,
+    telemetry,
     async stop() {
       log.info('stopping: no new jobs');
       const finished = runner ? await runner.stop(SHUTDOWN_JOB_GRACE_MS) : true;
       if (!finished) log.warn('jobs still running at shutdown; the control plane will send them again');
+      // Whole log lines read so far go into the outbox, and every log cursor is written.
+      await telemetry.stop();
+      log.info(telemetry.counters, 'telemetry stopped');
       const flushed = await connection.flush(SHUTDOWN_FLUSH_MS);
       if (!flushed) log.warn({ queued: connection.pendingMessages }, 'closing with unsent messages');
       connection.close();
+      await proxy?.stop();
       log.info('stopped; containers keep running');
     },
   };

@@ -7,7 +7,7 @@
 import { APP_DELETED_REASON } from '@berth/contracts';
 import type { AppRemoveReply, ContainersRemoveMsg, ContainersRemoveReply, JobSpec } from '@berth/contracts';
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '@berth/core';
+import { systemClock, TRAEFIK_PROXY_POLL_MS, TRAEFIK_WORKER_POLL_MS, type Clock } from '@berth/core';
 import type { Cloner, DeployContext } from './jobs/deploy-job';
 import { runDeployJob } from './jobs/deploy-job';
 import type { JobReporter, JobResult } from './jobs/job-reporter';
@@ -29,12 +29,19 @@ export interface JobRunnerOptions {
   healthCheckDeadlineMs: number;
   logger: Logger;
   maxConcurrentJobs?: number;
-  /** Default 5 s: time for proxies polling the route config to move off the old container. */
+  /** Time for proxies to move off the old container; default PREVIOUS_CONTAINER_DRAIN_MS. */
   previousContainerDrainMs?: number;
   stopTimeoutSec?: number;
   clock?: Clock;
   probe?: (url: string, timeoutMs: number) => Promise<ProbeResult>;
 }
+
+/**
+ * How long an app's previous container keeps serving after the new one is healthy: longer than the
+ * slowest proxy poll (the edge Traefik's 5 s, the worker Traefik's 2 s) plus a margin for the route
+ * event to reach the endpoints, so no proxy still points at it when it stops. Caddy is pushed to.
+ */
+export const PREVIOUS_CONTAINER_DRAIN_MS = Math.max(TRAEFIK_PROXY_POLL_MS, TRAEFIK_WORKER_POLL_MS) + 2_000;
 
 /** A counting semaphore: at most `limit` holders; waiters served in arrival order. */
 class Slots {
@@ -80,7 +87,7 @@ export class JobRunner {
       reporter: options.reporter,
       workerId: options.workerId,
       healthCheckDeadlineMs: options.healthCheckDeadlineMs,
-      previousContainerDrainMs: options.previousContainerDrainMs ?? 5_000,
+      previousContainerDrainMs: options.previousContainerDrainMs ?? PREVIOUS_CONTAINER_DRAIN_MS,
       stopTimeoutSec: options.stopTimeoutSec ?? 10,
       clock: options.clock ?? systemClock,
       logger: this.log,
@@ -219,13 +226,12 @@ export class JobRunner {
   /** Stops taking jobs and waits (up to timeoutMs) for the running ones. Containers keep running. */
   async stop(timeoutMs: number): Promise<boolean> {
     this.accepting = false;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
     const timedOut = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-      timer.unref();
+      timer = this.ctx.clock.setTimeout(() => resolve(false), timeoutMs);
     });
     const finished = await Promise.race([this.idle().then(() => true as const), timedOut]);
-    clearTimeout(timer);
+    this.ctx.clock.clearTimeout(timer);
     return finished;
   }
 }

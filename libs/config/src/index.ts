@@ -66,6 +66,26 @@ export interface ControlPlaneConfig {
   workerGraceMs: number;
   /** recoverStuckJobs fails a job with no progress for this long (seed 4: 15 minutes). */
   stuckJobTimeoutMs: number;
+  /** Static bearer token Traefik sends to /v1/traefik/*; unset: those endpoints answer 401. */
+  traefikToken?: string;
+  /** Certificate resolver named on the edge proxy's custom-domain routers. */
+  traefikCertResolver: string;
+  /** DNS servers (host or host:port) that verify custom domains; empty: the system's resolvers. */
+  dnsServers: string[];
+  /** How often verified domains' TXT records are checked again. */
+  domainRecheckIntervalMs: number;
+}
+
+function dnsServers(env: Env): string[] {
+  const v = str(env, 'BERTH_DNS_SERVERS');
+  if (v === undefined) return [];
+  const servers = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const s of servers) {
+    if (!/^(\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:.]+|[A-Za-z0-9.-]+(:\d{1,5})?)$/.test(s)) {
+      throw new ConfigError(`BERTH_DNS_SERVERS must be a comma-separated list of host[:port], got "${s}"`);
+    }
+  }
+  return servers;
 }
 
 export function loadControlPlaneConfig(env: Env = process.env): ControlPlaneConfig {
@@ -80,6 +100,10 @@ export function loadControlPlaneConfig(env: Env = process.env): ControlPlaneConf
     pollIntervalMs: int(env, 'BERTH_POLL_INTERVAL_MS', 1000, 10, 60_000),
     workerGraceMs: int(env, 'BERTH_WORKER_GRACE_MS', 15_000, 1_000, 24 * 3_600_000),
     stuckJobTimeoutMs: int(env, 'BERTH_STUCK_JOB_TIMEOUT_MS', STUCK_JOB_TIMEOUT_MS, 1_000, 7 * 24 * 3_600_000),
+    traefikToken: str(env, 'BERTH_TRAEFIK_TOKEN'),
+    traefikCertResolver: str(env, 'BERTH_TRAEFIK_CERT_RESOLVER') ?? 'letsencrypt',
+    dnsServers: dnsServers(env),
+    domainRecheckIntervalMs: int(env, 'BERTH_DOMAIN_RECHECK_INTERVAL_MS', 10 * 60_000, 1000),
   };
 }
 
@@ -102,6 +126,38 @@ export interface AgentConfig {
   /** What the agent keeps of unsent messages while the control plane is unreachable; past it the oldest log lines go. */
   logBufferBytes: number;
   logLevel: LogLevel;
+  /** Seed 2: how often the agent samples its app containers and sends one stats:snapshots message (default 5000). */
+  statsIntervalMs?: number;
+  /** The proxy in front of this worker's apps; absent: Traefik (which polls the control plane itself). */
+  proxy?: AgentProxyConfig;
+}
+
+export interface AgentProxyConfig {
+  /** traefik: it polls /v1/traefik/config, the agent does nothing; caddy: the agent drives a local Caddy. */
+  kind: 'traefik' | 'caddy' | 'none';
+  /** Caddy's admin API, when kind is caddy. */
+  caddyAdminUrl: string;
+  /** Caddy's TLS: `internal` (its own CA: tests, private networks) or `acme` (public certificates). */
+  caddyTls: 'internal' | 'acme';
+  /** Where Caddy serves plain HTTP ([host]:port). */
+  caddyHttpListen: string;
+  /** Where Caddy serves HTTPS ([host]:port). */
+  caddyHttpsListen: string;
+}
+
+const PROXIES = ['traefik', 'caddy', 'none'] as const;
+
+function listenAddress(env: Env, name: string, fallback: string): string {
+  const v = str(env, name) ?? fallback;
+  const m = /^(.*):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new ConfigError(`${name} must be [host]:port, e.g. ":443" or "127.0.0.1:8443", got "${v}"`);
+  return v;
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const v = (str(env, name) ?? fallback) as T;
+  if (!values.includes(v)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${v}"`);
+  return v;
 }
 
 export function loadAgentConfig(env: Env = process.env): AgentConfig {
@@ -119,5 +175,13 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
     workDir: str(env, 'BERTH_WORKER_DIR') ?? `${os.tmpdir()}/berth-agent`,
     logBufferBytes: int(env, 'BERTH_LOG_BUFFER_BYTES', 64 * 1024 * 1024, 1024 * 1024),
     logLevel: logLevel(env),
+    statsIntervalMs: int(env, 'BERTH_STATS_INTERVAL_MS', 5000, 100, 3_600_000),
+    proxy: {
+      kind: oneOf(env, 'BERTH_PROXY', PROXIES, 'traefik'),
+      caddyAdminUrl: url(env, 'BERTH_CADDY_ADMIN_URL', 'http://127.0.0.1:2019')!,
+      caddyTls: oneOf(env, 'BERTH_CADDY_TLS', ['internal', 'acme'] as const, 'acme'),
+      caddyHttpListen: listenAddress(env, 'BERTH_CADDY_HTTP_LISTEN', ':80'),
+      caddyHttpsListen: listenAddress(env, 'BERTH_CADDY_HTTPS_LISTEN', ':443'),
+    },
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { JobSpec } from './events';
 import type { ErrorBody } from './errors';
+import type { RoutesMessage } from './routes';
 import type { WorkerCapacity } from './worker';
 
 export const AGENT_NAMESPACE = '/agent';
@@ -22,6 +23,8 @@ export interface AgentHello {
   capacity: WorkerCapacity;
   advertiseIp?: string;
   agentVersion: string;
+  /** The proxy in front of the worker's apps; `caddy` asks the control plane for `routes` messages. */
+  proxy?: 'traefik' | 'caddy' | 'none';
   /** Containers found by label at start-up: adopted, not started again. */
   containers: AdoptedContainer[];
 }
@@ -72,7 +75,12 @@ export interface ServerToAgent {
   job: (job: JobSpec, ack: (reply: { accepted: boolean }) => void) => void;
   'app:remove': (msg: AppRemoveMsg, ack: (reply: AppRemoveReply) => void) => void;
   'containers:remove': (msg: ContainersRemoveMsg, ack: (reply: ContainersRemoveReply) => void) => void;
+  /** The worker's complete routes for its local proxy, after each hello and each change; acked once applied. */
+  routes: (msg: RoutesMessage, ack: (reply: RoutesReply) => void) => void;
 }
+
+/** `applied: false` with the reason when the agent's proxy could not take the routes (it retries on its own). */
+export interface RoutesReply { applied: boolean; error?: string }
 
 /** Container labels every Berth container carries. */
 export const LABELS = {

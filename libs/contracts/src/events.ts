@@ -3,7 +3,8 @@ import type { WorkerCapacity } from './worker';
 
 /**
  * Every event Berth records. Past tense, a string `type`, a JSON `data`.
- * Streams: `app-<id>`, `appname-<name>`, `deployment-<id>`, `worker-<id>`, `token-<id>`.
+ * Streams: `app-<id>`, `appname-<name>`, `deployment-<id>`, `worker-<id>`, `token-<id>`, `domain-<id>`,
+ * `domainname-<hostname>`.
  */
 export type AppEvent =
   | { type: 'AppCreated'; data: { appId: string; spec: AppSpec } }
@@ -68,7 +69,20 @@ export type WorkerNameEvent =
 
 export type TokenEvent = { type: 'TokenIssued'; data: { tokenId: string; name: string; role: 'admin'; tokenHash: string } };
 
-export type BerthEvent = AppEvent | AppNameEvent | DeploymentEvent | WorkerEvent | WorkerNameEvent | TokenEvent;
+/** Stream `domain-<id>`: a custom domain of an app, from added to verified (routed) to removed. */
+export type DomainEvent =
+  | { type: 'DomainAdded'; data: { domainId: string; appId: string; hostname: string; token: string } }
+  | { type: 'DomainVerified'; data: { domainId: string; appId: string; hostname: string } }
+  /** A verified domain's TXT record no longer proves it: its route is withdrawn until it is verified again. */
+  | { type: 'DomainUnrouted'; data: { domainId: string; appId: string; hostname: string; reason: string } }
+  | { type: 'DomainRemoved'; data: { domainId: string; appId: string; hostname: string } };
+
+/** Stream `domainname-<hostname>`: one app at a time holds a hostname, without trusting a read model. */
+export type DomainNameEvent =
+  | { type: 'DomainNameClaimed'; data: { hostname: string; domainId: string; appId: string } }
+  | { type: 'DomainNameReleased'; data: { hostname: string; domainId: string } };
+
+export type BerthEvent = AppEvent | AppNameEvent | DeploymentEvent | WorkerEvent | WorkerNameEvent | TokenEvent | DomainEvent | DomainNameEvent;
 export type BerthEventType = BerthEvent['type'];
 export type EventOfType<T extends BerthEventType> = Extract<BerthEvent, { type: T }>;
 
@@ -79,6 +93,8 @@ export const streamIds = {
   worker: (id: string) => `worker-${id}`,
   workerName: (name: string) => `workername-${name}`,
   token: (id: string) => `token-${id}`,
+  domain: (id: string) => `domain-${id}`,
+  domainName: (hostname: string) => `domainname-${hostname}`,
 };
 
 export type { AppSource };

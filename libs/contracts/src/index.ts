@@ -5,3 +5,4 @@ export * from './events';
 export * from './agent-protocol';
 export * from './errors';
 export * from './telemetry';
+export * from './routes';

@@ -3,3 +3,4 @@ export { FakeClock } from './fake-clock';
 export { noopLogger, type Logger } from './logger';
 export * from './seed-rules';
 export * from './validation';
+export * from './log-line';

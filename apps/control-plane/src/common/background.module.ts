@@ -14,7 +14,7 @@ export class BackgroundModule {
       module: BackgroundModule,
       imports: [ScheduleModule.forRoot()],
       providers: [{ provide: BACKGROUND_OPTIONS, useValue: options }, LeaderLocks, PeriodicJobs, Reactions],
-      exports: [LeaderLocks, PeriodicJobs, Reactions],
+      exports: [BACKGROUND_OPTIONS, LeaderLocks, PeriodicJobs, Reactions],
     };
   }
 }

@@ -299,7 +299,7 @@ export class AgentConnection implements JobReporter {
           await this.clock.sleep(this.backoff.min);
         } else {
           this.log.error({ event: entry.kind, error: reply.error }, 'control plane refused the message; dropping it');
-          this.outbox.remove(entry.id);
+          this.outbox.remove(entry.id, 'refused');
         }
       }
     } finally {

@@ -12,8 +12,10 @@ export const OUTBOX_MAX_BYTES = 64 * 1024 * 1024;
 export interface SendOptions {
   /** May be dropped, oldest first, when the outbox is full (telemetry). */
   droppable?: boolean;
-  /** Called if this message is dropped before it was acknowledged. */
+  /** Called if this message is dropped before it was acknowledged (or the control plane refused it). */
   onDrop?: () => void;
+  /** Called once the control plane acknowledged it. */
+  onAck?: () => void;
 }
 
 export interface OutboxEntry {
@@ -23,6 +25,7 @@ export interface OutboxEntry {
   bytes: number;
   droppable: boolean;
   onDrop?: () => void;
+  onAck?: () => void;
 }
 
 export class Outbox {
@@ -38,7 +41,7 @@ export class Outbox {
 
   /** Appends; returns how many droppable messages were dropped to make room (the new one included, if it had to go). */
   push(kind: string, msg: unknown, opts: SendOptions = {}): number {
-    const entry: OutboxEntry = { id: this.nextId++, kind, msg, bytes: sizeOf(msg), droppable: opts.droppable === true, onDrop: opts.onDrop };
+    const entry: OutboxEntry = { id: this.nextId++, kind, msg, bytes: sizeOf(msg), droppable: opts.droppable === true, onDrop: opts.onDrop, onAck: opts.onAck };
     let dropped = 0;
     while (this.entries.length >= this.limit || (this.entries.length > 0 && this.totalBytes + entry.bytes > this.maxBytes)) {
       const oldest = this.entries.findIndex((e) => e.droppable);
@@ -64,12 +67,18 @@ export class Outbox {
     return this.entries[0];
   }
 
-  /** Forgets an acknowledged message (no-op when it was already dropped). */
-  remove(id: number): void {
+  /** Forgets an acknowledged message (no-op when it was already dropped) and tells its sender. */
+  remove(id: number, outcome: 'acked' | 'refused' = 'acked'): void {
     const i = this.entries.findIndex((e) => e.id === id);
     if (i < 0) return;
-    this.totalBytes -= this.entries[i]!.bytes;
-    this.entries.splice(i, 1);
+    const [entry] = this.entries.splice(i, 1);
+    this.totalBytes -= entry!.bytes;
+    try {
+      if (outcome === 'acked') entry!.onAck?.();
+      else entry!.onDrop?.();
+    } catch {
+      // A sender's bookkeeping must not stop the outbox.
+    }
   }
 
   get size(): number {

@@ -23,12 +23,12 @@ describe('LogBatcher', () => {
     expect((rec.sent[0]!.msg as JobMessages['job:log']).lines[0]!.at).toBe('2025-01-01T00:00:00.000Z');
   });
 
-  it('cuts very long lines and keeps the last lines for a failure tail', () => {
+  it('sanitises lines, cuts very long ones at a character boundary, and keeps the last lines for a failure tail', () => {
     const rec = new Recorder();
-    const batcher = new LogBatcher('j1', rec, undefined, { maxLineLength: 5, keepLast: 2 });
-    ['1234567', 'x', 'y'].forEach((l) => batcher.push(l));
+    const batcher = new LogBatcher('j1', rec, undefined, { maxLineBytes: 5, keepLast: 2 });
+    ['\u001b[32m1234\u0000é7\u001b[0m', 'x', 'y'].forEach((l) => batcher.push(l));
     batcher.flush();
-    expect((rec.sent[0]!.msg as JobMessages['job:log']).lines[0]!.line).toBe('12345…');
+    expect((rec.sent[0]!.msg as JobMessages['job:log']).lines[0]!.line).toBe('1234');
     expect(batcher.tail()).toEqual(['x', 'y']);
   });
 });

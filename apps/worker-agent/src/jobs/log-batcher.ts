@@ -1,4 +1,4 @@
-import { systemClock } from '@berth/core';
+import { LOG_LINE_MAX_BYTES, sanitizeLogLine, systemClock } from '@berth/core';
 import type { JobReporter } from './job-reporter';
 
 export interface LogBatcherOptions {
@@ -6,15 +6,15 @@ export interface LogBatcherOptions {
   maxLines: number;
   /** Longest a line waits before it is sent. */
   maxDelayMs: number;
-  /** Longer lines are cut (a minified bundle printed by a build is not a log line). */
-  maxLineLength: number;
+  /** Lines are sanitised by the seed's rules and cut to this many bytes of UTF-8 (a minified bundle printed by a build is not a log line). */
+  maxLineBytes: number;
   /** How many of the last lines to keep for a failure's log tail. */
   keepLast: number;
   /** The seq after which this run numbers its lines (JobSpec.logSeqStart). */
   startSeq: number;
 }
 
-const DEFAULTS: LogBatcherOptions = { maxLines: 100, maxDelayMs: 250, maxLineLength: 4096, keepLast: 50, startSeq: 0 };
+const DEFAULTS: LogBatcherOptions = { maxLines: 100, maxDelayMs: 250, maxLineBytes: LOG_LINE_MAX_BYTES, keepLast: 50, startSeq: 0 };
 
 /** Build output of one job, as job:log messages with a per-job increasing seq. */
 export class LogBatcher {
@@ -35,7 +35,7 @@ export class LogBatcher {
   }
 
   push(raw: string): void {
-    const line = raw.length > this.options.maxLineLength ? `${raw.slice(0, this.options.maxLineLength)}…` : raw;
+    const { text: line } = sanitizeLogLine(raw, this.options.maxLineBytes);
     this.pending.push({ seq: ++this.seq, line, at: this.now().toISOString() });
     this.recent.push(line);
     if (this.recent.length > this.options.keepLast) this.recent.shift();

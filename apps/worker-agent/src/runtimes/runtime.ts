@@ -2,6 +2,7 @@
  * The one seam of the agent: everything that builds and runs an app goes through a Runtime.
  * The job runner knows nothing about Docker; the docker adapter knows nothing about jobs.
  */
+import type { ContainerStatsSample, LogStream } from '@berth/contracts';
 
 /** What to build: a Dockerfile in a checked-out context, or an image that must already exist. */
 export type BuildInput =
@@ -68,6 +69,46 @@ export function imageTag(appId: string, deploymentId: string): string {
 
 export type LogSink = (line: string) => void;
 
+/** A piece of a container's output as the runtime recorded it: not yet split into lines, not sanitised. */
+export interface LogChunk {
+  stream: LogStream;
+  /**
+   * When the runtime recorded it: RFC 3339 UTC with up to nanoseconds (Docker's own stamp). Pieces
+   * of one long line may share a stamp, and so may two lines written within a clock tick.
+   */
+  ts: string;
+  data: Buffer;
+}
+
+/** Where following starts: output stamped at or after `since` (inclusive), or all of it. */
+export interface LogFollowFrom {
+  since?: string;
+}
+
+export type LogFollowEnd = { reason: 'ended' } | { reason: 'stopped' } | { reason: 'error'; error: Error };
+
+export interface LogFollower {
+  /** Stops reading; chunks already handed over stay handed over. */
+  stop(): void;
+  /** Settles once no more chunks come: the container stopped (its output ended), stop(), or a failure. */
+  readonly done: Promise<LogFollowEnd>;
+}
+
+/**
+ * Receives chunks in the order the runtime stored them. A returned promise pauses reading until it
+ * settles (the runtime's stream waits; the container does not).
+ */
+export type LogChunkSink = (chunks: LogChunk[]) => void | Promise<void>;
+
+/** A container to sample, with what the agent knows about it. */
+export interface StatsTarget {
+  containerId: string;
+  appId: string;
+  deploymentId: string;
+  /** The agent's own restart count; unset: the runtime's. */
+  restarts?: number;
+}
+
 export interface Runtime {
   /** Builds (or, for an image source, makes sure of) the image and returns its reference. */
   build(input: BuildInput, onLog: LogSink): Promise<string>;
@@ -86,6 +127,16 @@ export interface Runtime {
    * another tag still names stays. Resolves to the number of tags removed.
    */
   removeAppImages(appId: string): Promise<number>;
+  /**
+   * Follows the container's stdout and stderr from `from` until it stops or stop() is called. A slow
+   * sink never holds up the container: reading pauses, memory stays bounded.
+   */
+  followLogs(containerId: string, from: LogFollowFrom, onChunks: LogChunkSink): LogFollower;
+  /**
+   * One sample per running target (a target that is gone is left out). CPU % is measured between
+   * this call and the previous one for the same container; the first sample of a container is 0.
+   */
+  sampleStats(targets: StatsTarget[]): Promise<ContainerStatsSample[]>;
 }
 
 /** A runtime failure whose message is fit to show a user as a deployment's reason. */

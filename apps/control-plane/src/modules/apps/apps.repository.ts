@@ -34,6 +34,11 @@ export class AppsRepository {
     return (await this.pool.query<AppRow>(`${SELECT_APPS} WHERE current_worker_id = $1 AND status = 'running' ORDER BY id`, [workerId])).rows;
   }
 
+  /** Apps stopped by an outage of this worker, whose serving container was there. */
+  async stoppedOn(workerId: string): Promise<AppRow[]> {
+    return (await this.pool.query<AppRow>(`${SELECT_APPS} WHERE current_worker_id = $1 AND status = 'stopped' ORDER BY id`, [workerId])).rows;
+  }
+
   /** Live apps among these ids, with where they run. */
   async getMany(appIds: readonly string[]): Promise<AppRow[]> {
     const ids = [...new Set(appIds)];

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { streamIds, type AppSpec, type AppStoppedReason, type AppView } from '@berth/contracts';
+import { streamIds, type AdoptedContainer, type AppSpec, type AppStoppedReason, type AppView } from '@berth/contracts';
 import { isUuid } from '@berth/core';
 import { type EventMetadata, type ExpectedVersion, type StreamAppend } from '@berth/event-store';
 import { CLOCK, Clock, ID_GENERATOR, IdGenerator } from '../../common/clock';
@@ -31,6 +31,21 @@ export class AppsService implements OnModuleInit {
     this.projections.register(appsProjector);
     // Seed 4's status cascade: a lost worker's running apps become `stopped`, in the same append.
     this.workers.onWorkerLost((workerId, reason) => this.stopAppsOn(workerId, reason));
+    // And back: an app stopped there runs again when its serving container is among those the agent still runs.
+    this.workers.onWorkerBack((workerId, running) => this.restoreAppsOn(workerId, running));
+  }
+
+  /** AppRestored for each app stopped on the worker whose serving container the agent reports running. */
+  private async restoreAppsOn(workerId: string, running: readonly AdoptedContainer[]): Promise<StreamAppend[]> {
+    const serving = new Set(running.map((c) => c.deploymentId));
+    const parts: StreamAppend[] = [];
+    for (const row of await this.repo.stoppedOn(workerId)) {
+      if (!row.current_deployment_id || !serving.has(row.current_deployment_id)) continue;
+      const app = await this.streams.load(streamIds.app(row.id), appDecider);
+      const events = appDecider.decide({ type: 'RestoreApp', appId: row.id, workerId, deploymentId: row.current_deployment_id }, app.state, this.clock.now());
+      if (events.length > 0) parts.push({ streamId: streamIds.app(row.id), streamType: 'app', expectedVersion: expected(app.version), events });
+    }
+    return parts;
   }
 
   /** AppStopped for each app running on the worker: the parts of the worker-loss append. */
@@ -43,14 +58,6 @@ export class AppsService implements OnModuleInit {
       if (events.length > 0) parts.push({ streamId: streamIds.app(row.id), streamType: 'app', expectedVersion: expected(app.version), events });
     }
     return parts;
-  }
-
-  /** The container serving the app before an outage serves again (its worker came back with it): AppRestored. */
-  async restore(appId: string, workerId: string, deploymentId: string): Promise<void> {
-    await this.streams.handle(streamIds.app(appId), 'app', appDecider, { type: 'RestoreApp', appId, workerId, deploymentId }, {
-      actor: `worker:${workerId}`,
-      correlationId: this.ids.newId(),
-    });
   }
 
   /** Live apps among these ids with their serving container (for reconciling what an agent reports). */

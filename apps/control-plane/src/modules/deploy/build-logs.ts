@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { BuildLogLine, JobLogMsg } from '@berth/contracts';
-import { isUuid, LOG_LINE_MAX_BYTES } from '@berth/core';
+import { isUuid, LOG_LINE_MAX_BYTES, sanitizeLogLine } from '@berth/core';
 import { int, isoDate, list, message, object, text, uuid } from '../../common/checks';
 import { CLOCK, type Clock } from '../../common/clock';
 import { AgentMessages } from '../workers/agent-messages.registry';
@@ -55,11 +55,9 @@ export class BuildLogs implements OnModuleInit {
   }
 }
 
-/** NUL bytes cannot be stored (and mean nothing in a log); a line longer than the cap is cut at a character boundary. */
+/** Seed 3's rules, the same module the agent applies: no escape sequences, no NUL, valid UTF-8, at most 8 KiB. */
 export function capLogLine(line: string): string {
-  const clean = line.includes('\0') ? line.replace(/\0/g, '') : line;
-  if (Buffer.byteLength(clean, 'utf8') <= BUILD_LOG_LINE_MAX_BYTES) return clean;
-  return Buffer.from(clean, 'utf8').subarray(0, BUILD_LOG_LINE_MAX_BYTES).toString('utf8').replace(/\uFFFD$/, '');
+  return sanitizeLogLine(line, BUILD_LOG_LINE_MAX_BYTES).text;
 }
 
 function validIsoOr(at: unknown, fallback: Date): string {

@@ -12,7 +12,7 @@ import { DeploymentsRepository } from './deployments.repository';
 const REMOVE_ACK_TIMEOUT_MS = 15 * 60_000;
 const UNFINISHED: ReadonlySet<string> = new Set(['queued', 'assigned', 'building', 'starting']);
 
-export type Verdict = { kind: 'adopt' } | { kind: 'restore' } | { kind: 'remove'; reason: string } | { kind: 'leave' };
+export type Verdict = { kind: 'adopt' } | { kind: 'remove'; reason: string } | { kind: 'leave' };
 
 /**
  * Pure: what to do with one container an agent reports in its hello, given its app's serving
@@ -25,9 +25,8 @@ export function judgeContainer(
   deployment: { status: string; workerId?: string | null } | undefined,
 ): Verdict {
   if (!app) return { kind: 'leave' }; // a deleted app's containers are AgentAppRemoval's; an unknown app is not ours to touch
-  if (app.deploymentId === container.deploymentId && app.workerId === workerId) {
-    return app.status === 'stopped' && container.running ? { kind: 'restore' } : { kind: 'adopt' };
-  }
+  // The serving container (a stopped app was already restored by the hello itself, with WorkerCameOnline).
+  if (app.deploymentId === container.deploymentId && app.workerId === workerId) return { kind: 'adopt' };
   if (deployment && UNFINISHED.has(deployment.status) && deployment.workerId === workerId) return { kind: 'leave' }; // its job is still running
   if (!deployment) return { kind: 'leave' };
   return { kind: 'remove', reason: deployment.status === 'failed' ? 'its deployment failed' : 'a newer deployment serves the app' };
@@ -35,8 +34,8 @@ export function judgeContainer(
 
 /**
  * Seed 4, when a worker returns: the containers its agent still runs are reconciled against what the
- * app should run. The container of the app's current deployment is adopted (and a stopped app runs
- * again: AppRestored); containers superseded meanwhile — the app was redeployed elsewhere, or that
+ * app should run. The container of the app's current deployment is adopted (a stopped app already ran
+ * again with the hello: WorkersService.bringOnline's cascade); containers superseded meanwhile — the app was redeployed elsewhere, or that
  * deployment failed — are stopped and removed. No duplicate containers.
  */
 @Injectable()
@@ -66,10 +65,7 @@ export class ContainerReconciliation implements OnModuleInit {
     for (const c of containers) {
       const deployment = await this.repo.find(c.deploymentId);
       const verdict = judgeContainer(workerId, c, apps.get(c.appId), deployment ? { status: deployment.status, workerId: deployment.worker_id } : undefined);
-      if (verdict.kind === 'restore') {
-        await this.apps.restore(c.appId, workerId, c.deploymentId);
-        this.logger.log({ workerId, appId: c.appId, deploymentId: c.deploymentId, msg: 'the worker came back with the app\'s container: the app runs again' });
-      } else if (verdict.kind === 'remove') {
+      if (verdict.kind === 'remove') {
         toRemove.push({ containerId: c.containerId, appId: c.appId, deploymentId: c.deploymentId, reason: verdict.reason });
       }
     }

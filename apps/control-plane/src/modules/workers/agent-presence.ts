@@ -53,6 +53,6 @@ export class AgentPresence implements OnModuleInit {
       return;
     }
     this.logger.log({ workerId: event.data.workerId, msg: 'worker marked offline elsewhere but connected here: bringing it back online' });
-    await this.workers.bringOnline(event.data.workerId, hello.capacity, hello.advertiseIp);
+    await this.workers.bringOnline(event.data.workerId, hello.capacity, hello.advertiseIp, hello.containers);
   }
 }

@@ -13,6 +13,8 @@ export const parseHello = message<AgentHello>(
     capacity,
     advertiseIp: optional(ip),
     agentVersion: text(100),
+    // A proxy kind this control plane does not know is read as none, not a reason to refuse the hello.
+    proxy: (v: unknown) => (v === 'traefik' || v === 'caddy' || v === 'none' ? v : undefined),
     // What the agent found on its host: listed, never refused for an odd entry (a refused hello keeps the worker offline).
     containers: list(object({ appId: text(200), deploymentId: text(200), containerId: text(200), hostPort: int(0, 65_535), running: bool }), 10_000),
   }),
@@ -37,7 +39,7 @@ export class WorkerAgentMessages implements OnModuleInit {
 
   private async hello(socket: AgentSocket, msg: AgentHello): Promise<{ workerId: string; name: string }> {
     const { workerId, name } = socket.data.worker;
-    await this.workers.bringOnline(workerId, msg.capacity, msg.advertiseIp);
+    await this.workers.bringOnline(workerId, msg.capacity, msg.advertiseIp, msg.containers);
     socket.data.hello = msg;
     if (!socket.connected && !this.connections.get(workerId)) {
       // The agent dropped while its hello was recorded: the offline from the disconnect may have come first.

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { streamIds, type AppStoppedReason, type WorkerCapacity, type WorkerView } from '@berth/contracts';
+import { streamIds, type AdoptedContainer, type AppStoppedReason, type WorkerCapacity, type WorkerView } from '@berth/contracts';
 import type { StreamAppend } from '@berth/event-store';
 import { CLOCK, Clock, ID_GENERATOR, IdGenerator } from '../../common/clock';
 import { DomainError, ErrorCode, notFound } from '../../common/errors';
@@ -23,6 +23,12 @@ export interface AuthenticatedWorker {
  */
 export type WorkerLossCascade = (workerId: string, reason: AppStoppedReason) => Promise<StreamAppend[]>;
 
+/**
+ * What else changes when a worker's agent says hello with the containers it still runs (a stopped app
+ * whose serving container is among them runs again), in the same append as WorkerCameOnline.
+ */
+export type WorkerReturnCascade = (workerId: string, running: readonly AdoptedContainer[]) => Promise<StreamAppend[]>;
+
 const expected = (version: number) => (version === 0 ? ('no_stream' as const) : version);
 
 /** Commands on worker streams, and the reads the HTTP API and the agent gateway need. */
@@ -37,10 +43,16 @@ export class WorkersService implements OnModuleInit {
   ) {}
 
   private readonly cascades: WorkerLossCascade[] = [];
+  private readonly returns: WorkerReturnCascade[] = [];
 
   /** Another module's part of losing a worker, appended atomically with WorkerWentOffline / WorkerRemoved. */
   onWorkerLost(cascade: WorkerLossCascade): void {
     this.cascades.push(cascade);
+  }
+
+  /** Another module's part of a worker's return, appended atomically with WorkerCameOnline. */
+  onWorkerBack(cascade: WorkerReturnCascade): void {
+    this.returns.push(cascade);
   }
 
   onModuleInit(): void {
@@ -120,9 +132,21 @@ export class WorkersService implements OnModuleInit {
     return row ? { workerId: row.id, name: row.name } : undefined;
   }
 
-  async bringOnline(workerId: string, capacity: WorkerCapacity, advertiseIp: string | undefined): Promise<void> {
+  /**
+   * WorkerCameOnline (when something changed) and, in the same append, every other module's part of the
+   * return given the containers the agent still runs.
+   */
+  async bringOnline(workerId: string, capacity: WorkerCapacity, advertiseIp: string | undefined, containers: readonly AdoptedContainer[] = []): Promise<void> {
     const ip = advertiseIp === undefined ? {} : { advertiseIp };
-    await this.run(workerId, { type: 'BringWorkerOnline', workerId, capacity, ...ip }, this.agentMeta(workerId));
+    const running = containers.filter((c) => c.running);
+    const meta = this.agentMeta(workerId);
+    await this.streams.handleMany(async () => {
+      const worker = await this.streams.load(streamIds.worker(workerId), workersDecider);
+      const events = workersDecider.decide({ type: 'BringWorkerOnline', workerId, capacity, ...ip }, worker.state, this.clock.now());
+      const parts: StreamAppend[] = events.length > 0 ? [{ streamId: streamIds.worker(workerId), streamType: 'worker', expectedVersion: worker.version, events }] : [];
+      for (const cascade of this.returns) parts.push(...(await cascade(workerId, running)));
+      return parts;
+    }, { actor: meta.actor, correlationId: meta.correlationId });
   }
 
   /** WorkerWentOffline and, in the same append, every other module's cascade (its running apps become `stopped`). */

@@ -6,8 +6,14 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { LABELS } from '@berth/contracts';
+import type { ContainerStatsSample } from '@berth/contracts';
+import { systemClock } from '@berth/core';
+import type { Clock } from '@berth/core';
 import { COMMIT_LABEL, RuntimeError, imageRepo } from '../runtime';
-import type { BuildInput, ContainerState, LogSink, Runtime, RuntimeContainer, StartSpec, StartedContainer } from '../runtime';
+import type { BuildInput, ContainerState, LogChunkSink, LogFollowFrom, LogFollower, LogSink, Runtime, RuntimeContainer, StartSpec, StartedContainer, StatsTarget } from '../runtime';
+import { followDockerLogs } from './docker-logs';
+import { DockerStatsSampler } from './docker-stats';
+import type { StatsSource } from './docker-stats';
 import { demuxLogs, followEngineStream, textLines } from './docker-streams';
 import { PortAllocator } from './port-allocator';
 
@@ -18,6 +24,9 @@ export interface DockerRuntimeOptions {
   docker: Docker;
   logger: Logger;
   ports?: PortAllocator;
+  clock?: Clock;
+  /** Where stats come from: 'auto' (cgroup files where readable, else the Engine), or one of them only. */
+  statsSource?: StatsSource;
 }
 
 /** A dockerode client for a standard DOCKER_HOST value (unset: the local socket). */
@@ -66,11 +75,21 @@ export class DockerRuntime implements Runtime {
   private readonly docker: Docker;
   private readonly log: Logger;
   private readonly ports: PortAllocator;
+  private readonly stats: DockerStatsSampler;
 
   constructor(options: DockerRuntimeOptions) {
     this.docker = options.docker;
     this.log = options.logger.child({ component: 'docker-runtime' });
     this.ports = options.ports ?? new PortAllocator();
+    this.stats = new DockerStatsSampler({ docker: this.docker, clock: options.clock ?? systemClock, source: options.statsSource });
+  }
+
+  followLogs(containerId: string, from: LogFollowFrom, onChunks: LogChunkSink): LogFollower {
+    return followDockerLogs(this.docker, containerId, from, onChunks);
+  }
+
+  sampleStats(targets: StatsTarget[]): Promise<ContainerStatsSample[]> {
+    return this.stats.sample(targets);
   }
 
   async build(input: BuildInput, onLog: LogSink): Promise<string> {

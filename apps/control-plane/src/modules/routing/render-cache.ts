@@ -1,0 +1,27 @@
+/**
+ * Rendered bodies kept in memory until the routes change. A hit costs no I/O; concurrent misses for
+ * one key share one render. invalidate() drops everything, renders in flight included (their callers
+ * still get them), so a body read from older tables is never served after the change was noticed.
+ */
+export class RenderCache<V> {
+  private readonly entries = new Map<string, Promise<V>>();
+
+  constructor(private readonly maxEntries = 10_000) {}
+
+  /** The routes changed: every cached body is stale. */
+  invalidate(): void {
+    this.entries.clear();
+  }
+
+  get(key: string, render: () => Promise<V>): Promise<V> {
+    const hit = this.entries.get(key);
+    if (hit) return hit;
+    const value = render();
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    this.entries.set(key, value);
+    value.catch(() => {
+      if (this.entries.get(key) === value) this.entries.delete(key);
+    });
+    return value;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Where each container's log shipping stopped, kept in the agent's work dir so a restarted agent
+ * resumes exactly there. One small JSON file per container, replaced atomically (write a temp
+ * file, fsync, rename, fsync the directory): a crash leaves the old cursor or the new one, never half.
+ */
+import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Everything up to and including the `atTs`-th output chunk stamped `ts` (the runtime's stamp,
+ * RFC 3339 with nanoseconds) has been shipped, numbered up to `seq`. Counting chunks at the stamp
+ * tells apart output written within one clock tick, which a timestamp alone cannot.
+ */
+export interface LogCursor {
+  ts: string;
+  atTs: number;
+  seq: number;
+}
+
+function isCursor(v: unknown): v is LogCursor {
+  const c = v as LogCursor;
+  return typeof c?.ts === 'string' && Number.isInteger(c.atTs) && c.atTs >= 0 && Number.isInteger(c.seq) && c.seq >= 0;
+}
+
+const SAFE_ID = /^[A-Za-z0-9_.-]{1,128}$/;
+
+export class LogCursorStore {
+  /** Per container: the write in flight, and the newest cursor waiting to be written after it. */
+  private readonly writing = new Map<string, Promise<void>>();
+  private readonly next = new Map<string, LogCursor>();
+
+  constructor(private readonly dir: string) {}
+
+  private file(containerId: string): string {
+    if (!SAFE_ID.test(containerId)) throw new Error(`not a container id: ${containerId}`);
+    return path.join(this.dir, `${containerId}.json`);
+  }
+
+  async load(containerId: string): Promise<LogCursor | undefined> {
+    try {
+      const parsed: unknown = JSON.parse(await readFile(this.file(containerId), 'utf8'));
+      return isCursor(parsed) ? parsed : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Containers with a stored cursor. */
+  async list(): Promise<string[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    return names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length));
+  }
+
+  /** Stores the cursor; writes of one container never overlap, and only the newest waiting one is written. */
+  save(containerId: string, cursor: LogCursor): Promise<void> {
+    this.next.set(containerId, cursor);
+    const inFlight = this.writing.get(containerId);
+    if (inFlight) return inFlight.then(() => this.writing.get(containerId));
+    const run = (async () => {
+      for (let c = this.next.get(containerId); c; c = this.next.get(containerId)) {
+        this.next.delete(containerId);
+        await this.write(containerId, c);
+      }
+    })().finally(() => this.writing.delete(containerId));
+    this.writing.set(containerId, run);
+    return run;
+  }
+
+  async remove(containerId: string): Promise<void> {
+    this.next.delete(containerId);
+    await this.writing.get(containerId)?.catch(() => undefined);
+    await rm(this.file(containerId), { force: true });
+  }
+
+  /** Resolves once every save so far is on disk. */
+  async settled(): Promise<void> {
+    while (this.writing.size > 0) await Promise.allSettled([...this.writing.values()]);
+  }
+
+  private async write(containerId: string, cursor: LogCursor): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const target = this.file(containerId);
+    const temp = `${target}.tmp`;
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(JSON.stringify(cursor));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, target);
+    const dir = await open(this.dir, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+}
