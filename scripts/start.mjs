@@ -1,5 +1,6 @@
 // `npm start`: the whole platform on one machine — the control plane and one local worker agent.
-// The admin token (BERTH_ADMIN_TOKEN, else generated once into ./data/admin-token) and the local
+// The admin token (BERTH_ADMIN_TOKEN, else generated once into ./data/admin-token), the key sealing
+// webhook secrets (BERTH_SECRET_KEY, else generated once into ./data/secret-key) and the local
 // worker's token (./data/local-worker.json) survive restarts. Ctrl-C stops both; containers keep running.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +16,14 @@ function adminToken() {
   if (process.env.BERTH_ADMIN_TOKEN) return process.env.BERTH_ADMIN_TOKEN;
   const file = path.join(dataDir, 'admin-token');
   if (!existsSync(file)) writeFileSync(file, `bat_${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** 32 random bytes as hex: the AES-256-GCM key webhook secrets are sealed with. Losing it means rotating every app's secret. */
+function secretKey() {
+  if (process.env.BERTH_SECRET_KEY) return process.env.BERTH_SECRET_KEY;
+  const file = path.join(dataDir, 'secret-key');
+  if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
   return readFileSync(file, 'utf8').trim();
 }
 
@@ -82,7 +91,7 @@ async function localWorkerToken() {
   return worker.token;
 }
 
-run('control plane', 'dist/apps/control-plane/src/main.js', { BERTH_ADMIN_TOKEN: token }, true);
+run('control plane', 'dist/apps/control-plane/src/main.js', { BERTH_ADMIN_TOKEN: token, BERTH_SECRET_KEY: secretKey() }, true);
 try {
   await waitHealthy(60_000);
   const workerToken = await localWorkerToken();

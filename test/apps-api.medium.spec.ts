@@ -47,8 +47,9 @@ describe('apps API', () => {
     const spec = { ...gitApp('web'), zone: 'de', env: { LOG_LEVEL: 'info' }, healthCheckPath: '/healthz', memoryMb: 512, cpus: 0.5 };
     const res = await post(spec);
     expect(res.status).toBe(201);
-    const created = await jsonOf(res);
-    expect(created).toEqual({ ...spec, id: expect.any(String), status: 'created', endpoints: [], createdAt: expect.any(String), updatedAt: expect.any(String) });
+    const { webhookSecret, ...created } = await jsonOf(res);
+    expect(created).toEqual({ ...spec, id: expect.any(String), status: 'created', endpoints: [], webhooks: expect.any(Object), createdAt: expect.any(String), updatedAt: expect.any(String) });
+    expect(webhookSecret).toMatch(/^[0-9a-f]{64}$/);
 
     expect(await jsonOf(await cp.api('/api/apps'))).toEqual([created]);
     expect(await jsonOf(await cp.api(`/api/apps/${created.id}`))).toEqual(created);
@@ -86,6 +87,7 @@ describe('apps API', () => {
     expect(rows).toEqual([
       { stream_id: 'appname-pairs', type: 'AppNameClaimed' },
       { stream_id: `app-${app.id}`, type: 'AppCreated' },
+      { stream_id: `app-${app.id}`, type: 'WebhookSecretSet' },
       { stream_id: `app-${app.id}`, type: 'AppDeleted' },
       { stream_id: 'appname-pairs', type: 'AppNameReleased' },
     ]);
@@ -101,7 +103,7 @@ describe('apps API', () => {
     const before = await eventCount();
     const results = await Promise.all([post(gitApp('race')), post(gitApp('race')), post(gitApp('race'))]);
     expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409]);
-    expect(await eventCount()).toBe(before + 2);
+    expect(await eventCount()).toBe(before + 3); // AppNameClaimed, AppCreated, WebhookSecretSet
     const named = ((await jsonOf(await cp.api('/api/apps'))) as { name: string }[]).filter((a) => a.name === 'race');
     expect(named).toHaveLength(1);
   });

@@ -36,14 +36,21 @@ export interface BerthOptions {
   /** Extra environment for the control plane (e.g. BERTH_TRAEFIK_TOKEN). */
   controlPlaneEnv?: Record<string, string>;
   logLevel?: string;
-  /** Inside Vitest, clone the run's template; outside (benchmarks), create and migrate a database. */
-  database?: 'template' | 'migrate';
+  /** Inside Vitest, clone the run's template; outside (benchmarks), create and migrate a database; or one given. */
+  database?: 'template' | 'migrate' | { url: string; drop(): Promise<void> };
+  /** Where the agent reaches the control plane, given its address (e.g. through a relay the test controls). */
+  agentUrl?: (base: string) => string;
 }
 
 
 export async function startBerth(options: BerthOptions = {}): Promise<Berth> {
   // Loaded lazily: the template clone needs Vitest's injected context, which benchmarks do not have.
-  const db = options.database === 'migrate' ? await createMigratedDatabase() : await (await import('./database')).createTestDatabase();
+  const db =
+    typeof options.database === 'object'
+      ? options.database
+      : options.database === 'migrate'
+        ? await createMigratedDatabase()
+        : await (await import('./database')).createTestDatabase();
   const adminToken = `bat_${randomBytes(18).toString('base64url')}`;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -69,7 +76,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<Berth> {
   const cp = await startCp();
   const worker = await api('/api/workers', { json: { name: 'e2e-worker' } });
   if (worker.status !== 201) throw new Error(`could not register a worker: ${worker.status} ${JSON.stringify(worker.body)}`);
-  const startAgent = () => startAgentProcess({ url: base, token: worker.body.token, extra: { BERTH_LOG_LEVEL: logLevel, ...options.agentEnv } });
+  const startAgent = () => startAgentProcess({ url: options.agentUrl?.(base) ?? base, token: worker.body.token, extra: { BERTH_LOG_LEVEL: logLevel, ...options.agentEnv } });
 
   const berth: Berth = {
     base,

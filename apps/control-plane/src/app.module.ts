@@ -6,6 +6,8 @@ import type { IncomingMessage } from 'node:http';
 import { BackgroundModule } from './common/background.module';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { LiveStatsModule } from './common/live-stats.module';
+import { AlertsModule } from './modules/alerts/alerts.module';
 import { AppsModule } from './modules/apps/apps.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { DeployModule } from './modules/deploy/deploy.module';
@@ -16,6 +18,8 @@ import { LogsModule } from './modules/logs/logs.module';
 import { RoutingModule } from './modules/routing/routing.module';
 import { SchedulerModule } from './modules/scheduler/scheduler.module';
 import { StatsModule } from './modules/stats/stats.module';
+import { WebhooksModule } from './modules/webhooks/webhooks.module';
+import { UsageModule } from './modules/usage/usage.module';
 import { WorkersModule } from './modules/workers/workers.module';
 
 @Module({})
@@ -36,7 +40,7 @@ export class AppModule {
             },
             // Traefik polls its two endpoints every few seconds: a log line each would drown everything else.
             autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/metrics' || req.url?.startsWith('/v1/traefik/') === true },
-            redact: ['req.headers.authorization'],
+            redact: ['req.headers.authorization', 'req.headers["x-gitlab-token"]'],
           },
         }),
         DatabaseModule,
@@ -49,6 +53,10 @@ export class AppModule {
         WorkersModule,
         RoutingModule,
         DomainsModule,
+        WebhooksModule,
+        LiveStatsModule,
+        AlertsModule,
+        UsageModule,
         ...(mode === 'serve' ? [SchedulerModule, StatsModule, LogsModule] : []),
       ],
     };

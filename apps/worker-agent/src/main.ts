@@ -17,10 +17,15 @@ async function main(): Promise<void> {
     logger.fatal({ err: err.message }, 'agent could not start');
     process.exit(1);
   });
+  // The agent runs until it is told to stop. Its clock's timers are unref'd, so without this the process
+  // would end (code 0) whenever it holds no connection and no job — e.g. right after the control plane
+  // closed its connection, while the reconnect timer is still pending.
+  const keepAlive = setInterval(() => undefined, 60 * 60_000);
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(keepAlive);
     logger.info({ signal }, 'shutting down');
     agent.stop().then(
       () => process.exit(0),

@@ -11,6 +11,15 @@ describe('loadControlPlaneConfig', () => {
     expect(() => loadControlPlaneConfig({ BERTH_PORT: 'eighty' })).toThrow(/BERTH_PORT/);
     expect(() => loadControlPlaneConfig({ DATABASE_URL: 'not a url' })).toThrow(ConfigError);
   });
+  it('reads the secret key (hex or base64) and the public URL, defaulting to the local port', () => {
+    const hex = 'ab'.repeat(32);
+    expect(loadControlPlaneConfig({ BERTH_SECRET_KEY: hex }).secretKey?.toString('hex')).toBe(hex);
+    expect(loadControlPlaneConfig({ BERTH_SECRET_KEY: Buffer.from(hex, 'hex').toString('base64') }).secretKey?.toString('hex')).toBe(hex);
+    expect(loadControlPlaneConfig({}).secretKey).toBeUndefined();
+    expect(() => loadControlPlaneConfig({ BERTH_SECRET_KEY: 'too-short' })).toThrow(/BERTH_SECRET_KEY/);
+    expect(loadControlPlaneConfig({ BERTH_PORT: '9000' }).publicUrl).toBe('http://127.0.0.1:9000');
+    expect(loadControlPlaneConfig({ BERTH_PUBLIC_URL: 'https://berth.example.com/' }).publicUrl).toBe('https://berth.example.com');
+  });
 });
 
 describe('loadAgentConfig', () => {

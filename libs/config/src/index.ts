@@ -76,6 +76,33 @@ export interface ControlPlaneConfig {
   dnsServers: string[];
   /** How often verified domains' TXT records are checked again. */
   domainRecheckIntervalMs: number;
+  /** 32-byte AES-256-GCM key for secrets kept at rest (webhook secrets); unset: a key for this process only. */
+  secretKey?: Buffer;
+  /** Base URL git hosts reach the control plane on (webhook URLs); default http://127.0.0.1:<port>. */
+  publicUrl: string;
+  alerts: AlertsConfig;
+}
+
+export interface AlertsConfig {
+  /** How often the alert poller walks every enabled rule (seed 6). */
+  tickMs: number;
+  /** Signs webhook bodies (HMAC-SHA256, header X-Berth-Signature); unset: webhooks go unsigned. */
+  webhookSecret?: string;
+  /** SMTP server for email channels (smtp:// or smtps://); unset: email deliveries fail with a reason. */
+  smtpUrl?: string;
+  smtpFrom: string;
+  /** First retry delay of a failed delivery; doubles per attempt up to 15 minutes. */
+  retryBaseMs: number;
+  /** Attempts per delivery before it is given up as failed. */
+  maxAttempts: number;
+}
+
+/** BERTH_SECRET_KEY: 32 bytes, as 64 hex characters or as base64. */
+export function parseSecretKey(value: string, name = 'BERTH_SECRET_KEY'): Buffer {
+  const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) ? Buffer.from(value, 'base64') : Buffer.alloc(0);
+  if (key.length !== 32) throw new ConfigError(`${name} must be a 32-byte key, as 64 hex characters or as base64 (e.g. openssl rand -hex 32)`);
+  return key;
+
 }
 
 function dnsServers(env: Env): string[] {
@@ -107,6 +134,16 @@ export function loadControlPlaneConfig(env: Env = process.env): ControlPlaneConf
     traefikCertResolver: str(env, 'BERTH_TRAEFIK_CERT_RESOLVER') ?? 'letsencrypt',
     dnsServers: dnsServers(env),
     domainRecheckIntervalMs: int(env, 'BERTH_DOMAIN_RECHECK_INTERVAL_MS', 10 * 60_000, 1000),
+    secretKey: str(env, 'BERTH_SECRET_KEY') === undefined ? undefined : parseSecretKey(str(env, 'BERTH_SECRET_KEY')!),
+    publicUrl: url(env, 'BERTH_PUBLIC_URL', `http://127.0.0.1:${int(env, 'BERTH_PORT', DEFAULT_PORT, 0, 65535)}`)!.replace(/\/+$/, ''),
+    alerts: {
+      tickMs: int(env, 'BERTH_ALERT_TICK_MS', 30_000, 100, 3_600_000),
+      webhookSecret: str(env, 'BERTH_ALERT_WEBHOOK_SECRET'),
+      smtpUrl: url(env, 'BERTH_SMTP_URL'),
+      smtpFrom: str(env, 'BERTH_SMTP_FROM') ?? 'berth@localhost',
+      retryBaseMs: int(env, 'BERTH_ALERT_RETRY_BASE_MS', 5_000, 10, 3_600_000),
+      maxAttempts: int(env, 'BERTH_ALERT_MAX_ATTEMPTS', 10, 1, 100),
+    },
   };
 }
 

@@ -15,6 +15,9 @@ export interface AppSpec {
   cpus?: number;
 }
 
+/** POST /api/apps answers the app and, this once, its webhook secret. */
+export type CreatedAppView = AppView & { webhookSecret: string };
+
 export type AppStatus = 'created' | 'deploying' | 'running' | 'failed' | 'stopped';
 
 export interface AppEndpoint {
@@ -27,6 +30,8 @@ export interface AppView extends AppSpec {
   id: string;
   status: AppStatus;
   endpoints: AppEndpoint[];
+  /** Where each git host sends push events for this app (the secret is shown once, at creation). */
+  webhooks: Record<'github' | 'codeberg' | 'gitea' | 'forgejo' | 'gitlab' | 'bitbucket', string>;
   createdAt: string;
   updatedAt: string;
 }

@@ -4,7 +4,7 @@ import type { WorkerCapacity } from './worker';
 /**
  * Every event Berth records. Past tense, a string `type`, a JSON `data`.
  * Streams: `app-<id>`, `appname-<name>`, `deployment-<id>`, `worker-<id>`, `token-<id>`, `domain-<id>`,
- * `domainname-<hostname>`.
+ * `domainname-<hostname>`, `webhookdelivery-<provider>-<app id>-<delivery id>`.
  */
 export type AppEvent =
   | { type: 'AppCreated'; data: { appId: string; spec: AppSpec } }
@@ -13,7 +13,9 @@ export type AppEvent =
   /** The app's container stopped serving for a reason outside the app (its worker went offline). */
   | { type: 'AppStopped'; data: { appId: string; workerId: string; deploymentId?: string; reason: AppStoppedReason } }
   /** The stopped app's container serves again (its worker came back and the container was adopted). */
-  | { type: 'AppRestored'; data: { appId: string; workerId: string; deploymentId: string } };
+  | { type: 'AppRestored'; data: { appId: string; workerId: string; deploymentId: string } }
+  /** The app's webhook secret, set at creation and on rotation: AES-256-GCM ciphertext, never the secret itself. */
+  | { type: 'WebhookSecretSet'; data: { appId: string; encrypted: string } };
 
 export type AppStoppedReason = 'worker_offline' | 'worker_removed';
 
@@ -69,6 +71,43 @@ export type WorkerNameEvent =
 
 export type TokenEvent = { type: 'TokenIssued'; data: { tokenId: string; name: string; role: 'admin'; tokenHash: string } };
 
+export type AlertKind = 'cpu' | 'memory' | 'restarts' | 'offline' | 'crashloop' | 'deployment_failed';
+export type AlertChannel = { type: 'webhook'; url: string } | { type: 'slack'; url: string } | { type: 'email'; to: string };
+export interface AlertRuleSettings {
+  kind: AlertKind;
+  /** Threshold kinds only: percent (cpu, memory) or a count (restarts). */
+  threshold?: number;
+  /** Threshold kinds only: the debounce window of both edges (restarts: the counting window). */
+  sustainMinutes?: number;
+  enabled: boolean;
+  channels: AlertChannel[];
+}
+
+/** Stream `alertrule-<id>`: a rule's settings and its edges (at most one incident open at a time). */
+export type AlertEvent =
+  | { type: 'AlertRuleCreated'; data: { ruleId: string; appId: string } & AlertRuleSettings }
+  | { type: 'AlertRuleChanged'; data: { ruleId: string; appId: string } & AlertRuleSettings }
+  | { type: 'AlertRuleDeleted'; data: { ruleId: string; appId: string } }
+  /**
+   * `channels`: where this edge is told, as the rule said at the time (the outbox is built from it).
+   * `cause`: the log position of the event a reaction decided the edge from (offline, crashloop,
+   * deployment_failed), so seeing that event again decides nothing.
+   */
+  | { type: 'AlertFired'; data: AlertEdgeData }
+  | { type: 'AlertResolved'; data: AlertEdgeData };
+
+export interface AlertEdgeData {
+  ruleId: string;
+  appId: string;
+  incidentId: string;
+  kind: AlertKind;
+  value?: number;
+  /** ISO 8601. */
+  at: string;
+  channels: AlertChannel[];
+  cause?: { transactionId: string; position: string };
+}
+
 /** Stream `domain-<id>`: a custom domain of an app, from added to verified (routed) to removed. */
 export type DomainEvent =
   | { type: 'DomainAdded'; data: { domainId: string; appId: string; hostname: string; token: string } }
@@ -82,7 +121,28 @@ export type DomainNameEvent =
   | { type: 'DomainNameClaimed'; data: { hostname: string; domainId: string; appId: string } }
   | { type: 'DomainNameReleased'; data: { hostname: string; domainId: string } };
 
-export type BerthEvent = AppEvent | AppNameEvent | DeploymentEvent | WorkerEvent | WorkerNameEvent | TokenEvent | DomainEvent | DomainNameEvent;
+
+/**
+ * Stream `webhookdelivery-<provider>-<app id>-<delivery id>`: a verified delivery, recorded once, so the same
+ * delivery sent twice deploys once. `deploymentId` is set when it deploys (that deployment's
+ * DeploymentRequested carries this event's id as causationId); `ignored` says why it did not.
+ */
+export type WebhookEvent = {
+  type: 'WebhookReceived';
+  data: { provider: string; deliveryId: string; appId: string; event: string; branch?: string; commit?: string; deploymentId?: string; ignored?: string };
+};
+
+export type BerthEvent =
+  | AppEvent
+  | AppNameEvent
+  | DeploymentEvent
+  | WorkerEvent
+  | WorkerNameEvent
+  | TokenEvent
+  | DomainEvent
+  | DomainNameEvent
+  | WebhookEvent
+  | AlertEvent;
 export type BerthEventType = BerthEvent['type'];
 export type EventOfType<T extends BerthEventType> = Extract<BerthEvent, { type: T }>;
 
@@ -95,6 +155,8 @@ export const streamIds = {
   token: (id: string) => `token-${id}`,
   domain: (id: string) => `domain-${id}`,
   domainName: (hostname: string) => `domainname-${hostname}`,
+  webhookDelivery: (provider: string, appId: string, deliveryId: string) => `webhookdelivery-${provider}-${appId}-${deliveryId}`,
+  alertRule: (id: string) => `alertrule-${id}`,
 };
 
 export type { AppSource };

@@ -6,3 +6,4 @@ export * from './agent-protocol';
 export * from './errors';
 export * from './telemetry';
 export * from './routes';
+export * from './webhooks';

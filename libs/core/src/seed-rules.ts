@@ -29,3 +29,12 @@ export const TRAEFIK_WORKER_POLL_MS = 2_000;
 export const TRAEFIK_PROXY_POLL_MS = 5_000;
 
 export const DAY_MS = 24 * 60 * 60_000;
+
+/** Section 6 (event-driven kinds): crashloop fires "when the container exits 3 times within 5 minutes". */
+export const CRASHLOOP_EXITS = 3;
+export const CRASHLOOP_WINDOW_MS = 5 * 60_000;
+/** Section 6: crashloop "resolves after it stays up for 5 minutes". */
+export const CRASHLOOP_RESOLVE_AFTER_MS = 5 * 60_000;
+
+/** Section 6: a rule's sustain_minutes is at least one minute and at most a day. */
+export const ALERT_SUSTAIN_MINUTES_MAX = 24 * 60;

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
@@ -33,8 +34,9 @@ describe('Git (real git, file:// repositories)', () => {
     expect(path.dirname(checkout.dir)).toBe(work.dir);
     expect(await readFile(path.join(checkout.dir, 'index.html'), 'utf8')).toBe('second version\n');
     expect(lines[0]).toBe(`cloning ${repo.url} (branch main)`);
+    expect(await readdir(checkout.dir)).not.toContain('.git'); // the build context is the files only
     await checkout.remove();
-    expect(await readdir(work.dir)).toEqual([]);
+    expect(await readdir(work.dir)).toEqual(['mirrors']); // the mirror stays for the next deploy
   });
 
   it('checks out a requested commit, full or abbreviated', async () => {
@@ -52,7 +54,70 @@ describe('Git (real git, file:// repositories)', () => {
     const badCommit = git.clone({ repoUrl: repo.url, branch: 'main', commit: 'deadbeef', label: 'job-5' }, () => undefined);
     await expect(badCommit).rejects.toBeInstanceOf(GitError);
     await expect(git.clone({ repoUrl: repo.url, branch: '--upload-pack=touch /tmp/x', label: 'job-6' }, () => undefined)).rejects.toThrow('invalid branch name');
-    expect(await readdir(work.dir)).toEqual([]);
+    expect(await readdir(work.dir)).toEqual(['mirrors']);
+    expect(await readdir(path.join(work.dir, 'mirrors'))).toEqual([path.basename(git.mirrorDir(repo.url))]);
+  });
+
+  it('keeps one mirror per repository and fetches only the branch’s new commits into it', async () => {
+    const own = await createAppRepo({ message: 'v1' });
+    try {
+      const lines: string[] = [];
+      const a = await git.clone({ repoUrl: own.url, branch: 'main', label: 'm-1' }, (l) => lines.push(l));
+      expect(lines[0]).toBe(`cloning ${own.url} (branch main)`);
+      await a.remove();
+      const v2 = await pushCommit(own, 'v2');
+      lines.length = 0;
+      const b = await git.clone({ repoUrl: own.url, branch: 'main', commit: v2, label: 'm-2' }, (l) => lines.push(l));
+      expect(lines[0]).toBe(`fetching ${own.url} (branch main, commit ${v2}) into its mirror`);
+      expect(b.commit).toBe(v2);
+      expect(await readFile(path.join(b.dir, 'index.html'), 'utf8')).toBe('v2\n');
+      await b.remove();
+      // A commit the mirror already has is checked out without asking the remote.
+      lines.length = 0;
+      const c = await git.clone({ repoUrl: own.url, branch: 'main', commit: v2, label: 'm-3' }, (l) => lines.push(l));
+      expect(lines[0]).toBe(`commit ${v2} is already in the mirror of ${own.url}`);
+      await c.remove();
+    } finally {
+      await own.remove();
+    }
+  });
+
+  it('fetches a named commit that is not on the branch by its sha', async () => {
+    const own = await createAppRepo({ message: 'main one' });
+    try {
+      await (await git.clone({ repoUrl: own.url, branch: 'main', label: 's-1' }, () => undefined)).remove();
+      own.branch = 'side';
+      const side = await pushCommit(own, 'side one');
+      own.branch = 'main';
+      const checkout = await git.clone({ repoUrl: own.url, branch: 'main', commit: side, label: 's-2' }, () => undefined);
+      expect(checkout.commit).toBe(side);
+      expect(await readFile(path.join(checkout.dir, 'index.html'), 'utf8')).toBe('side one\n');
+      await checkout.remove();
+      await expect(git.clone({ repoUrl: own.url, branch: 'main', commit: 'f'.repeat(40), label: 's-3' }, () => undefined)).rejects.toBeInstanceOf(GitError);
+    } finally {
+      await own.remove();
+    }
+  });
+
+  it('lets concurrent jobs of one repository share its mirror without corrupting it', async () => {
+    const own = await createAppRepo({ message: 'c1' });
+    try {
+      const commits = [own.head];
+      for (let i = 2; i <= 4; i++) commits.push(await pushCommit(own, `c${i}`));
+      const checkouts = await Promise.all(
+        commits.flatMap((commit, i) => [0, 1].map((k) => git.clone({ repoUrl: own.url, branch: 'main', commit, label: `c-${i}-${k}` }, () => undefined))),
+      );
+      for (const [n, checkout] of checkouts.entries()) {
+        const i = Math.floor(n / 2);
+        expect(checkout.commit).toBe(commits[i]);
+        expect(await readFile(path.join(checkout.dir, 'index.html'), 'utf8')).toBe(`c${i + 1}\n`);
+        await checkout.remove();
+      }
+      const fsck = await new Promise<number>((resolve) => execFile('git', ['fsck', '--no-progress'], { cwd: git.mirrorDir(own.url) }, (err) => resolve(err ? 1 : 0)));
+      expect(fsck).toBe(0);
+    } finally {
+      await own.remove();
+    }
   });
 
   it('never shows credentials from the URL', async () => {

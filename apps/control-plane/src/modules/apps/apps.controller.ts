@@ -10,12 +10,12 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { AppSpec, AppView } from '@berth/contracts';
+import type { AppSpec, AppView, CreatedAppView } from '@berth/contracts';
 import { ReqMeta, type RequestMeta } from '../../common/request-meta';
 import type { AppPatch } from './apps.decider';
 import { AppsService } from './apps.service';
 import { CreateAppDto, UpdateAppDto } from './dto/app-spec.dto';
-import { AppViewDto } from './dto/app-view.dto';
+import { AppViewDto, CreatedAppViewDto } from './dto/app-view.dto';
 
 @ApiTags('apps')
 @ApiBearerAuth()
@@ -25,10 +25,10 @@ export class AppsController {
   constructor(private readonly apps: AppsService) {}
 
   @Post()
-  @ApiCreatedResponse({ type: AppViewDto })
+  @ApiCreatedResponse({ type: CreatedAppViewDto, description: 'the app, and its webhook secret (shown this once)' })
   @ApiBadRequestResponse({ description: 'the spec is not valid (unknown fields, bad name, bad source, …)' })
   @ApiConflictResponse({ description: 'an app with this name already exists' })
-  create(@Body() body: CreateAppDto, @ReqMeta() meta: RequestMeta): Promise<AppView> {
+  create(@Body() body: CreateAppDto, @ReqMeta() meta: RequestMeta): Promise<CreatedAppView> {
     return this.apps.create(body as AppSpec, meta);
   }
 

@@ -83,6 +83,8 @@ export const appDecider: Decider<AppState, AppCommand, AppEvent> = {
         return { ...state, stopped: { workerId: event.data.workerId, deploymentId: event.data.deploymentId } };
       case 'AppRestored':
         return { ...state, stopped: undefined };
+      case 'WebhookSecretSet':
+        return state;
       default:
         return assertUnreachable(event);
     }

@@ -1,9 +1,12 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { streamIds, type AdoptedContainer, type AppSpec, type AppStoppedReason, type AppView } from '@berth/contracts';
+import type { ControlPlaneConfig } from '@berth/config';
+import { streamIds, webhookUrls, type AdoptedContainer, type AppSpec, type AppStoppedReason, type AppView, type CreatedAppView } from '@berth/contracts';
 import { isUuid } from '@berth/core';
 import { type EventMetadata, type ExpectedVersion, type StreamAppend } from '@berth/event-store';
 import { CLOCK, Clock, ID_GENERATOR, IdGenerator } from '../../common/clock';
 import { notFound } from '../../common/errors';
+import { newWebhookSecret, SecretBox } from '../../common/secret-box';
+import { CONTROL_PLANE_CONFIG } from '../../config/config.module';
 import type { RequestMeta } from '../../common/request-meta';
 import { Projections } from '../../database/projections.service';
 import { StreamHandler } from '../../database/stream-handler';
@@ -25,6 +28,8 @@ export class AppsService implements OnModuleInit {
     private readonly projections: Projections,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
+    private readonly secrets: SecretBox,
+    @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {}
 
   onModuleInit(): void {
@@ -70,9 +75,14 @@ export class AppsService implements OnModuleInit {
     }));
   }
 
-  /** AppNameClaimed (stream appname-<name>) and AppCreated (stream app-<id>), in one atomic append. */
-  async create(spec: AppSpec, meta: RequestMeta): Promise<AppView> {
+  /**
+   * AppNameClaimed (stream appname-<name>) and AppCreated + WebhookSecretSet (stream app-<id>), in one
+   * atomic append. The webhook secret is stored sealed and answered in plaintext this once.
+   */
+  async create(spec: AppSpec, meta: RequestMeta): Promise<CreatedAppView> {
     const appId = this.ids.newId();
+    const webhookSecret = newWebhookSecret();
+    const secretSet = { type: 'WebhookSecretSet' as const, data: { appId, encrypted: this.secrets.seal(webhookSecret) } };
     await this.appendAtomically(meta, async () => {
       const name = await this.streams.load(streamIds.appName(spec.name), appNameDecider);
       const now = this.clock.now();
@@ -87,11 +97,11 @@ export class AppsService implements OnModuleInit {
           streamId: streamIds.app(appId),
           streamType: 'app',
           expectedVersion: 'no_stream',
-          events: appDecider.decide({ type: 'CreateApp', appId, spec }, appDecider.initialState(), now),
+          events: [...appDecider.decide({ type: 'CreateApp', appId, spec }, appDecider.initialState(), now), secretSet],
         },
       ];
     });
-    return this.get(appId);
+    return { ...(await this.get(appId)), webhookSecret };
   }
 
   async update(appId: string, patch: AppPatch, meta: RequestMeta): Promise<AppView> {
@@ -143,7 +153,7 @@ export class AppsService implements OnModuleInit {
   /** Rows to views, with each endpoint at its worker's advertised address (asked of the workers module). */
   private async views(rows: AppRow[]): Promise<AppView[]> {
     const ips = await this.workers.advertiseIps(rows.flatMap((r) => (r.current_worker_id ? [r.current_worker_id] : [])));
-    return rows.map((row) => toView(row, row.current_worker_id ? ips.get(row.current_worker_id) : undefined));
+    return rows.map((row) => toView(row, row.current_worker_id ? ips.get(row.current_worker_id) : undefined, this.config.publicUrl));
   }
 
   /**
@@ -167,7 +177,7 @@ export class AppsService implements OnModuleInit {
 
 }
 
-function toView(row: AppRow, advertiseIp: string | undefined): AppView {
+function toView(row: AppRow, advertiseIp: string | undefined, publicUrl: string): AppView {
   const endpoints =
     row.current_worker_id && row.current_host_port
       ? [{ workerId: row.current_worker_id, address: `${advertiseIp ?? '127.0.0.1'}:${row.current_host_port}` }]
@@ -177,6 +187,7 @@ function toView(row: AppRow, advertiseIp: string | undefined): AppView {
     ...normaliseSpec(row.spec),
     status: row.status,
     endpoints,
+    webhooks: webhookUrls(publicUrl, row.id),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { streamIds, type DeploymentView, type JobSpec } from '@berth/contracts';
 import { isUuid } from '@berth/core';
+import { cursorOfAppend, EventStore } from '@berth/event-store';
 import { CLOCK, Clock, ID_GENERATOR, IdGenerator } from '../../common/clock';
 import { notFound } from '../../common/errors';
 import type { RequestMeta } from '../../common/request-meta';
@@ -18,6 +19,9 @@ export type { QueuedDeployment };
 
 const SCHEDULER_ACTOR = 'system:scheduler';
 
+/** A concurrent request with the same caller-chosen deployment id committed first. */
+class AlreadyRequested extends Error {}
+
 /**
  * Deployments as users and the platform see them: requested over HTTP (or by a webhook), placed by the
  * scheduler (markWaiting, assign), ended by the platform (failJob, cancel), and read back. What the
@@ -29,6 +33,7 @@ export class DeployService implements OnModuleInit {
     private readonly repo: DeploymentsRepository,
     private readonly stream: DeploymentStream,
     private readonly streams: StreamHandler,
+    private readonly store: EventStore,
     private readonly projections: Projections,
     private readonly apps: AppsService,
     private readonly workers: WorkersService,
@@ -40,11 +45,21 @@ export class DeployService implements OnModuleInit {
     this.projections.register(deploymentsProjector);
   }
 
-  /** DeploymentRequested with a snapshot of the app's spec; the deployment waits `queued` for the scheduler. */
-  async request(appId: string, opts: { commit?: string; trigger?: 'api' | 'webhook' }, meta: RequestMeta): Promise<DeploymentView> {
-    const deploymentId = this.ids.newId();
+  /**
+   * DeploymentRequested with a snapshot of the app's spec; the deployment waits `queued` for the scheduler.
+   * With `deploymentId` (chosen by the caller, e.g. recorded first by a webhook delivery) the request is
+   * idempotent: a deployment that already exists is answered as it is. `causationId`: the event that caused it.
+   */
+  async request(
+    appId: string,
+    opts: { commit?: string; trigger?: 'api' | 'webhook'; deploymentId?: string; causationId?: string },
+    meta: RequestMeta,
+  ): Promise<DeploymentView> {
+    const deploymentId = opts.deploymentId ?? this.ids.newId();
+    const alreadyRequested = async () => opts.deploymentId !== undefined && (await this.store.streamVersion(streamIds.deployment(deploymentId))) > 0;
     await this.streams.handleMany(
       async () => {
+        if (await alreadyRequested()) throw new AlreadyRequested();
         const app = await this.streams.load(streamIds.app(appId), appDecider);
         if (app.state.status !== 'active' || !app.state.spec) throw notFound('app', appId);
         const events = deployDecider.decide(
@@ -58,9 +73,14 @@ export class DeployService implements OnModuleInit {
           { streamId: streamIds.app(appId), streamType: 'app', expectedVersion: app.version, events: [] },
         ];
       },
-      { actor: meta.actor, correlationId: meta.correlationId },
+      { actor: meta.actor, correlationId: meta.correlationId, ...(opts.causationId ? { causationId: opts.causationId } : {}) },
       { maxAttempts: MAX_ATTEMPTS },
-    );
+    ).catch(async (err: unknown) => {
+      if (!(err instanceof AlreadyRequested)) throw err;
+      // Read-your-writes for someone else's append: wait for the read models to reach that event itself.
+      const [first] = await this.store.readStream(streamIds.deployment(deploymentId));
+      await this.projections.waitFor(cursorOfAppend({ transactionId: first.transactionId, positions: [first.position] }));
+    });
     return this.get(deploymentId);
   }
 

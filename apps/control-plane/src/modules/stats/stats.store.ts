@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { AppStatsView, ContainerStatsSample } from '@berth/contracts';
 import { STATS_SNAPSHOT_TTL_MS, type Clock, type TimerHandle } from '@berth/core';
+import type { LiveStatsSource } from '../../common/live-stats-source';
 
 export type LiveStatsView = Extract<AppStatsView, { live: true }>;
 
@@ -46,7 +47,7 @@ export function toLiveView(sample: ContainerStatsSample, sampledAt: string): Liv
   };
 }
 
-export class StatsStore {
+export class StatsStore implements LiveStatsSource {
   private readonly entries = new Map<string, Entry>();
   private readonly events = new EventEmitter();
 
@@ -84,6 +85,11 @@ export class StatsStore {
   live(): StatsSnapshot[] {
     const now = this.clock.now().getTime();
     return [...this.entries.values()].filter((e) => e.sampledAtMs + this.ttlMs > now).map((e) => e.snapshot);
+  }
+
+  /** Apps with a live snapshot now (LiveStatsSource, for the alert poller and usage recorder). */
+  liveAppIds(): string[] {
+    return this.live().map((s) => s.appId);
   }
 
   /** Drops an app's snapshot (the app was deleted or stopped); its subscribers see live=false. */

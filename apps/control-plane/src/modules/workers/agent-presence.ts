@@ -43,6 +43,15 @@ export class AgentPresence implements OnModuleInit {
     const socket = this.connections.get(event.data.workerId);
     const hello = socket?.data.hello;
     if (!socket || !hello || !socket.connected) return;
+    if (event.data.lastHeartbeatAt !== undefined) {
+      // Taken offline for silence (a frozen agent, a half-open connection), not for a drop seen elsewhere:
+      // its connection is not proof of life. Closing it makes the agent, once it runs again, reconnect and
+      // say hello, which reports its containers for reconciliation; bringing it back online here would
+      // skip that and leave its apps stopped.
+      this.logger.warn({ workerId: event.data.workerId, msg: 'worker went silent: closing its agent connection so it says hello again' });
+      socket.disconnect(true);
+      return;
+    }
     this.logger.log({ workerId: event.data.workerId, msg: 'worker marked offline elsewhere but connected here: bringing it back online' });
     await this.workers.bringOnline(event.data.workerId, hello.capacity, hello.advertiseIp, hello.containers);
   }

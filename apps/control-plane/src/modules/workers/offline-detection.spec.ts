@@ -35,4 +35,18 @@ describe('decideOffline', () => {
   it('a worker that heartbeats is never taken offline, and one silent for less than the grace period neither', () => {
     expect(run(Array.from({ length: 40 }, (_, i) => ({ at: i, silent: [] }))).flat()).toEqual([]);
   });
+
+  it('keeps watching through sweeps a few seconds late (a loaded replica): detection is not postponed by a whole grace period', () => {
+    // Every sweep 4 s after the last (4x its interval); the worker went silent at 0 s.
+    const sweeps = Array.from({ length: 8 }, (_, i) => ({ at: 4 * i, silent: silentSince(0) }));
+    const out = run(sweeps);
+    expect(out.findIndex((o) => o.length > 0)).toBe(4); // at 16 s: grace + one late sweep
+  });
+
+  it('a gap longer than half the grace left after one heartbeat interval breaks the watch', () => {
+    // Sweeps every second, then one 6 s late ((15 - 5) / 2 = 5 s): the watch starts over.
+    const sweeps = [...Array.from({ length: 11 }, (_, i) => ({ at: i, silent: silentSince(-30) })), ...Array.from({ length: 16 }, (_, i) => ({ at: 16 + i, silent: silentSince(-30) }))];
+    const out = run(sweeps);
+    expect(out.findIndex((o) => o.length > 0)).toBe(11 + 15); // 15 s after the gap, not at 15 s
+  });
 });

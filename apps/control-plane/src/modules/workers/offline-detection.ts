@@ -7,6 +7,8 @@
  * came back, after any sweep that failed or came late. Heartbeats the control plane could not record
  * while it or PostgreSQL was away would otherwise look like silence.
  */
+import { HEARTBEAT_INTERVAL_MS } from '@berth/contracts';
+
 export interface SilentWorker {
   workerId: string;
   lastHeartbeatAt: Date;
@@ -27,8 +29,19 @@ export interface SweepDecision {
 /** A sweep that comes this much later than its interval breaks the watch (a paused process, a stalled database). */
 export const SWEEP_LATE_FACTOR = 3;
 
+/**
+ * How long a gap between two sweeps may be before it breaks the watch. A gap can hide heartbeats only
+ * by as much as it lasts, and a heartbeating worker's last recorded heartbeat is at most one heartbeat
+ * interval old: a gap of half what is left of the grace period cannot invent an outage. Breaking the
+ * watch at any shorter gap (a few seconds of load) would postpone detection by a whole grace period each
+ * time, and under steady load forever.
+ */
+export function sweepGapLimitMs(graceMs: number, sweepIntervalMs: number): number {
+  return Math.max(SWEEP_LATE_FACTOR * sweepIntervalMs, (graceMs - HEARTBEAT_INTERVAL_MS) / 2);
+}
+
 export function decideOffline(state: OfflineDetectorState, sweep: { now: Date; silent: SilentWorker[] }, graceMs: number, sweepIntervalMs: number): SweepDecision {
-  const late = state.lastSweepAt !== undefined && sweep.now.getTime() - state.lastSweepAt.getTime() > SWEEP_LATE_FACTOR * sweepIntervalMs;
+  const late = state.lastSweepAt !== undefined && sweep.now.getTime() - state.lastSweepAt.getTime() > sweepGapLimitMs(graceMs, sweepIntervalMs);
   const watchingSince = state.watchingSince === undefined || late ? sweep.now : state.watchingSince;
   const next: OfflineDetectorState = { watchingSince, lastSweepAt: sweep.now };
   if (sweep.now.getTime() - watchingSince.getTime() < graceMs) return { state: next, offline: [] };

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { ControlPlaneConfig } from '@berth/config';
 import { PeriodicJobs } from '../../common/periodic-jobs';
 import { CONTROL_PLANE_CONFIG } from '../../config/config.module';
-import { brokenWatch, decideOffline, type OfflineDetectorState } from './offline-detection';
+import { brokenWatch, decideOffline, sweepGapLimitMs, type OfflineDetectorState } from './offline-detection';
 import { WorkersService } from './workers.service';
 
 const JOB = 'worker-offline-detection';
@@ -40,6 +40,10 @@ export class WorkerHealth implements OnModuleInit {
     } catch (err) {
       this.state = brokenWatch();
       throw err;
+    }
+    const gapMs = this.state.lastSweepAt === undefined ? 0 : found.now.getTime() - this.state.lastSweepAt.getTime();
+    if (gapMs > sweepGapLimitMs(this.config.workerGraceMs, this.sweepIntervalMs)) {
+      this.logger.warn({ gapMs, msg: 'the offline sweep came late (paused process or stalled database): watching a whole grace period again before judging' });
     }
     const { state, offline } = decideOffline(this.state, found, this.config.workerGraceMs, this.sweepIntervalMs);
     this.state = state;

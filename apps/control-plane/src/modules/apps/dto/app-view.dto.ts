@@ -11,6 +11,16 @@ export class AppViewDto extends CreateAppDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ enum: ['created', 'deploying', 'running', 'failed', 'stopped'] }) status: string;
   @ApiProperty({ type: [AppEndpointDto] }) endpoints: AppEndpointDto[];
+  @ApiProperty({
+    description: 'push-event URL per git host (POST, signed with the webhook secret)',
+    example: { github: 'https://berth.example.com/api/webhooks/github/0b5c…', gitlab: 'https://berth.example.com/api/webhooks/gitlab/0b5c…' },
+  })
+  webhooks: Record<string, string>;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
+}
+
+/** POST /api/apps: the app, plus its webhook secret, shown this once (rotate with POST /api/apps/:id/webhook-secret). */
+export class CreatedAppViewDto extends AppViewDto {
+  @ApiProperty({ description: 'HMAC secret (GitLab: the token) for the git host’s webhook settings; shown once' }) webhookSecret: string;
 }

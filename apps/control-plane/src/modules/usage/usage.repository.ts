@@ -1,0 +1,101 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { PG_POOL } from '../../database/pg-pool';
+import type { UsageRow } from './usage-bucket';
+
+export interface UsageBucketView {
+  bucketStart: string;
+  cpuAvg: number;
+  memAvg: number;
+  memMax: number;
+  netRx: number;
+  netTx: number;
+}
+
+/** Rows deleted per statement by the pruner. */
+export const PRUNE_BATCH = 10_000;
+
+/** The usage module's table `usage_buckets`, and nothing else's. */
+@Injectable()
+export class UsageRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /** One statement: one row per (app, bucket); a second write of the same bucket replaces the first. */
+  async upsert(rows: UsageRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO usage_buckets (app_id, bucket_start, cpu_avg, mem_avg, mem_max, net_rx, net_tx, samples)
+       SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[], $4::float8[], $5::bigint[], $6::bigint[], $7::bigint[], $8::int[])
+       ON CONFLICT (app_id, bucket_start) DO UPDATE SET cpu_avg = EXCLUDED.cpu_avg, mem_avg = EXCLUDED.mem_avg, mem_max = EXCLUDED.mem_max,
+         net_rx = EXCLUDED.net_rx, net_tx = EXCLUDED.net_tx, samples = EXCLUDED.samples`,
+      [
+        rows.map((r) => r.appId),
+        rows.map((r) => r.bucketStart),
+        rows.map((r) => r.cpuAvg),
+        rows.map((r) => r.memAvg),
+        rows.map((r) => Math.round(r.memMax)),
+        rows.map((r) => Math.round(r.netRx)),
+        rows.map((r) => Math.round(r.netTx)),
+        rows.map((r) => r.samples),
+      ],
+    );
+  }
+
+  /** The stored rows of one bucket for these apps (to continue a bucket another replica started). */
+  async bucketRows(appIds: string[], bucketStart: Date): Promise<UsageRow[]> {
+    if (appIds.length === 0) return [];
+    const { rows } = await this.pool.query<RawRow>(`${SELECT} WHERE app_id = ANY($1::uuid[]) AND bucket_start = $2`, [appIds, bucketStart]);
+    return rows.map(toRow);
+  }
+
+  /**
+   * Buckets of one app starting in [from, to), oldest first, as the endpoint answers them. 90 days are
+   * 25,920 rows; sent as that many protocol rows they cost the driver several times what the query
+   * does, so they come as one text value (`isoStart,cpu,memAvg,memMax,rx,tx;…`, numbers in PostgreSQL's
+   * exact shortest form, the start already in the API's ISO 8601 form) split here.
+   */
+  async range(appId: string, from: Date, to: Date): Promise<UsageBucketView[]> {
+    const { rows } = await this.pool.query<{ packed: string | null }>(
+      `SELECT string_agg(concat_ws(',', to_char(bucket_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), cpu_avg, mem_avg, mem_max, net_rx, net_tx), ';'
+                         ORDER BY bucket_start) AS packed
+       FROM usage_buckets WHERE app_id = $1 AND bucket_start >= $2 AND bucket_start < $3`,
+      [appId, from, to],
+    );
+    const packed = rows[0]?.packed;
+    if (!packed) return [];
+    return packed.split(';').map((row) => {
+      const f = row.split(',');
+      return { bucketStart: f[0], cpuAvg: +f[1], memAvg: +f[2], memMax: +f[3], netRx: +f[4], netTx: +f[5] };
+    });
+  }
+
+  /** Deletes rows whose bucket starts before `cutoff`, PRUNE_BATCH at a time; resolves to how many. */
+  async pruneBefore(cutoff: Date, batch = PRUNE_BATCH): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { rowCount } = await this.pool.query(
+        `DELETE FROM usage_buckets WHERE (app_id, bucket_start) IN (SELECT app_id, bucket_start FROM usage_buckets WHERE bucket_start < $1 LIMIT $2)`,
+        [cutoff, batch],
+      );
+      total += rowCount ?? 0;
+      if ((rowCount ?? 0) < batch) return total;
+    }
+  }
+}
+
+const SELECT = `SELECT app_id, bucket_start, cpu_avg, mem_avg, mem_max::float8 AS mem_max, net_rx::float8 AS net_rx, net_tx::float8 AS net_tx, samples FROM usage_buckets`;
+
+interface RawRow {
+  app_id: string;
+  bucket_start: Date;
+  cpu_avg: number;
+  mem_avg: number;
+  mem_max: number;
+  net_rx: number;
+  net_tx: number;
+  samples: number;
+}
+
+function toRow(r: RawRow): UsageRow {
+  return { appId: r.app_id, bucketStart: r.bucket_start, cpuAvg: r.cpu_avg, memAvg: r.mem_avg, memMax: r.mem_max, netRx: r.net_rx, netTx: r.net_tx, samples: r.samples };
+}

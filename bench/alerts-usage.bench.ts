@@ -1,0 +1,143 @@
+/**
+ * Alerts and usage at scale, on a migrated PostgreSQL database:
+ * (a) one alert poller tick over 10,000 enabled cpu rules on 10,000 apps (the read, the pure plan and
+ *     the state write): steady ticks (no state changes) and a tick where every rule starts its window;
+ * (b) one usage recorder pass over 10,000 live apps (one upsert of 10,000 rows), the first of a bucket
+ *     (it also looks up stored rows of the bucket) and the following ones;
+ * (c) GET-usage's query for 90 days of one app (25,920 five-minute buckets) in a table holding 20 apps.
+ * The tables are filled with SQL (generate_series) so the bench measures the passes, not the set-up.
+ */
+import { DAY_MS, USAGE_BUCKET_MS, USAGE_RETENTION_DAYS } from '@berth/core';
+import type { AppStatsView } from '@berth/contracts';
+import { EventStore } from '@berth/event-store';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'pg';
+import { uuidGenerator } from '../apps/control-plane/src/common/clock';
+import { InMemoryLiveStats } from '../apps/control-plane/src/common/live-stats-source';
+import type { Projections } from '../apps/control-plane/src/database/projections.service';
+import { StreamHandler } from '../apps/control-plane/src/database/stream-handler';
+import { AlertPoller } from '../apps/control-plane/src/modules/alerts/alert-poller';
+import { AlertsRepository } from '../apps/control-plane/src/modules/alerts/alerts.repository';
+import { clampWindow } from '../apps/control-plane/src/modules/usage/usage-bucket';
+import { UsageRecorder } from '../apps/control-plane/src/modules/usage/usage-recorder';
+import { UsageRepository } from '../apps/control-plane/src/modules/usage/usage.repository';
+import { createMigratedDatabase } from '../test/support/pg-admin';
+import { percentile, type BenchRow } from './support/table';
+
+const BENCH = 'alerts-usage';
+const APPS = 10_000;
+const RUNS = 7;
+const USAGE_APPS = 20;
+
+const appId = (i: number) => `20000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+const note = (xs: number[]) => `median of ${xs.length} (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)} ms)`;
+
+function stats(i: number, minute: number): AppStatsView & { live: true } {
+  return {
+    live: true,
+    sampledAt: new Date(0).toISOString(),
+    cpuPercent: (i * 7 + minute) % 100,
+    memoryBytes: 1_000_000 + i,
+    memoryLimitBytes: 256 * 2 ** 20,
+    netRxBytes: 1000 * minute + i,
+    netTxBytes: 500 * minute + i,
+    blockReadBytes: 0,
+    blockWriteBytes: 0,
+    pids: 3,
+    restarts: 0,
+  };
+}
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return performance.now() - started;
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const db = await createMigratedDatabase('berth_bench_alerts');
+  const pool = new Pool({ connectionString: db.url, max: 4 });
+  const store = new EventStore(pool);
+  try {
+    // (a) poller
+    await pool.query(`INSERT INTO alert_apps (app_id, cpus) SELECT ('20000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 1 FROM generate_series(0, $1 - 1) i`, [APPS]);
+    await pool.query(
+      `INSERT INTO alert_rules (id, app_id, kind, threshold, sustain_minutes, enabled, channels, version, created_at, updated_at)
+       SELECT ('30000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, ('20000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid,
+              'cpu', 80, 5, true, '[]', 1, '2026-01-01', '2026-01-01'
+       FROM generate_series(0, $1 - 1) i`,
+      [APPS],
+    );
+    await pool.query('ANALYZE');
+    const live = new InMemoryLiveStats();
+    const hot = (over: boolean) => {
+      for (let i = 0; i < APPS; i++) live.set(appId(i), { ...stats(i, 0), cpuPercent: over ? 95 : 10 });
+    };
+    const streams = new StreamHandler(store, {} as Projections, { now: () => new Date() } as never);
+    const poller = new AlertPoller(new AlertsRepository(pool), streams, live, uuidGenerator);
+    const t0 = Date.parse('2026-12-03T10:00:00Z');
+    hot(false);
+    await poller.tick(new Date(t0 - 60_000)); // warm-up: every rule gets its ok row
+    const steady: number[] = [];
+    for (let r = 0; r < RUNS; r++) steady.push(await time(() => poller.tick(new Date(t0 + r * 30_000))));
+    hot(true);
+    const changing: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      hot(r % 2 === 0); // over: every rule starts its window; under: every window ends
+      changing.push(await time(() => poller.tick(new Date(t0 + (RUNS + r) * 30_000))));
+    }
+
+    // (b) recorder
+    const recorder = new UsageRecorder(new UsageRepository(pool), live);
+    const bucket0 = Math.ceil(t0 / USAGE_BUCKET_MS) * USAGE_BUCKET_MS;
+    for (let i = 0; i < APPS; i++) live.set(appId(i), stats(i, 0));
+    await recorder.record(new Date(bucket0 - 60_000)); // warm-up
+    const firstOfBucket: number[] = [];
+    const following: number[] = [];
+    for (let b = 0; b < 3; b++) {
+      for (let m = 0; m < 5; m++) {
+        for (let i = 0; i < APPS; i++) live.set(appId(i), stats(i, b * 5 + m));
+        const ms = await time(() => recorder.record(new Date(bucket0 + b * USAGE_BUCKET_MS + m * 60_000)));
+        (m === 0 ? firstOfBucket : following).push(ms);
+      }
+    }
+
+    // (c) usage query: 90 days of buckets for USAGE_APPS apps
+    const now = new Date(t0);
+    const buckets = (USAGE_RETENTION_DAYS * DAY_MS) / USAGE_BUCKET_MS;
+    await pool.query('TRUNCATE usage_buckets');
+    await pool.query(
+      `INSERT INTO usage_buckets (app_id, bucket_start, cpu_avg, mem_avg, mem_max, net_rx, net_tx, samples)
+       SELECT ('40000000-0000-4000-8000-' || lpad(a::text, 12, '0'))::uuid, $1::timestamptz - (b * interval '5 minutes'), random() * 100, 1e8, 2e8, 1e6, 1e6, 5
+       FROM generate_series(0, $2 - 1) a, generate_series(1, $3) b`,
+      [now, USAGE_APPS, buckets],
+    );
+    await pool.query('ANALYZE usage_buckets');
+    const usageRepo = new UsageRepository(pool);
+    const target = '40000000-0000-4000-8000-000000000007';
+    const queries: number[] = [];
+    let rows = 0;
+    for (let r = -1; r < RUNS; r++) {
+      const ms = await time(async () => {
+        const { from, to } = clampWindow(new Date(0), undefined, now);
+        const found = await usageRepo.range(target, from, to);
+        const body = JSON.stringify({ from, to, buckets: found });
+        rows = found.length + (body.length > 0 ? 0 : 1);
+      });
+      if (r >= 0) queries.push(ms);
+    }
+
+    return [
+      { benchmark: BENCH, metric: `poller tick, ${APPS} cpu rules, no state change`, value: median(steady), unit: 'ms', goal: '<= 200', note: note(steady) },
+      { benchmark: BENCH, metric: `poller tick, ${APPS} cpu rules, every rule changes state`, value: median(changing), unit: 'ms', goal: '<= 200', note: note(changing) },
+      { benchmark: BENCH, metric: `recorder pass, ${APPS} live apps (later minutes of a bucket)`, value: median(following), unit: 'ms', goal: '<= 2000', note: note(following) },
+      { benchmark: BENCH, metric: `recorder pass, ${APPS} live apps (first minute of a bucket)`, value: median(firstOfBucket), unit: 'ms', goal: '<= 2000', note: note(firstOfBucket) },
+      { benchmark: BENCH, metric: `usage query, 90 days of one app (${rows} buckets, ${USAGE_APPS} apps stored)`, value: median(queries), unit: 'ms', goal: '<= 50', note: note(queries) },
+    ];
+  } finally {
+    await store.close();
+    await pool.end();
+    await db.drop();
+  }
+}
