@@ -27,6 +27,7 @@ export class ModuleOwnedReadModels1700000000010 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX worker_allocations_worker ON worker_allocations (worker_id) WHERE state IN ('active', 'running')`);
     await q.query(`CREATE INDEX worker_allocations_app ON worker_allocations (app_id)`);
+    await q.query(`ALTER TABLE apps ADD COLUMN status_reason text`);
     await q.query(`TRUNCATE apps`);
     await q.query(`DELETE FROM projection_checkpoints WHERE name = 'apps'`);
   }
@@ -34,5 +35,6 @@ export class ModuleOwnedReadModels1700000000010 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE worker_allocations`);
     await q.query(`DROP TABLE app_deployments`);
+    await q.query(`ALTER TABLE apps DROP COLUMN status_reason`);
   }
 }

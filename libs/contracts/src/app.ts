@@ -29,6 +29,8 @@ export interface AppEndpoint {
 export interface AppView extends AppSpec {
   id: string;
   status: AppStatus;
+  /** Why the app is `stopped` (worker_offline, worker_removed); absent otherwise. */
+  statusReason?: string;
   endpoints: AppEndpoint[];
   /** Where each git host sends push events for this app (the secret is shown once, at creation). */
   webhooks: Record<'github' | 'codeberg' | 'gitea' | 'forgejo' | 'gitlab' | 'bitbucket', string>;

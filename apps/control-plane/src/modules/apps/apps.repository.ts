@@ -7,6 +7,7 @@ export interface AppRow {
   id: string;
   spec: AppSpec;
   status: AppStatus;
+  status_reason: string | null;
   current_deployment_id: string | null;
   current_worker_id: string | null;
   current_host_port: number | null;
@@ -14,7 +15,7 @@ export interface AppRow {
   updated_at: Date;
 }
 
-const SELECT_APPS = `SELECT id, spec, status, current_deployment_id, current_worker_id, current_host_port, created_at, updated_at FROM apps`;
+const SELECT_APPS = `SELECT id, spec, status, status_reason, current_deployment_id, current_worker_id, current_host_port, created_at, updated_at FROM apps`;
 
 /** The apps module's tables (`apps`, `app_deployments`): the only SQL that names them outside the projector. */
 @Injectable()

@@ -186,6 +186,7 @@ function toView(row: AppRow, advertiseIp: string | undefined, publicUrl: string)
     id: row.id,
     ...normaliseSpec(row.spec),
     status: row.status,
+    ...(row.status === 'stopped' && row.status_reason ? { statusReason: row.status_reason } : {}),
     endpoints,
     webhooks: webhookUrls(publicUrl, row.id),
     createdAt: row.created_at.toISOString(),

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CreateAppDto } from './app-spec.dto';
 
 export class AppEndpointDto {
@@ -10,6 +10,7 @@ export class AppEndpointDto {
 export class AppViewDto extends CreateAppDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ enum: ['created', 'deploying', 'running', 'failed', 'stopped'] }) status: string;
+  @ApiPropertyOptional({ enum: ['worker_offline', 'worker_removed'], description: 'why the app is stopped' }) statusReason?: string;
   @ApiProperty({ type: [AppEndpointDto] }) endpoints: AppEndpointDto[];
   @ApiProperty({
     description: 'push-event URL per git host (POST, signed with the webhook secret)',

@@ -43,10 +43,10 @@ export const appsProjector: Projector = {
         await client.query(`DELETE FROM app_deployments WHERE app_id = $1`, [event.data.appId]);
         return;
       case 'AppStopped':
-        await client.query(`UPDATE apps SET status = 'stopped', updated_at = $2 WHERE id = $1`, [event.data.appId, at]);
+        await client.query(`UPDATE apps SET status = 'stopped', status_reason = $3, updated_at = $2 WHERE id = $1`, [event.data.appId, at, event.data.reason]);
         return;
       case 'AppRestored':
-        await client.query(`UPDATE apps SET status = 'running', updated_at = $2 WHERE id = $1 AND current_deployment_id = $3`, [
+        await client.query(`UPDATE apps SET status = 'running', status_reason = NULL, updated_at = $2 WHERE id = $1 AND current_deployment_id = $3`, [
           event.data.appId,
           at,
           event.data.deploymentId,
@@ -66,7 +66,7 @@ export const appsProjector: Projector = {
         return;
       case 'JobSucceeded':
         await client.query(
-          `UPDATE apps SET status = 'running', current_deployment_id = $2, current_worker_id = $3, current_host_port = $4, updated_at = $5
+          `UPDATE apps SET status = 'running', status_reason = NULL, current_deployment_id = $2, current_worker_id = $3, current_host_port = $4, updated_at = $5
            WHERE id = ${APP_OF_DEPLOYMENT}`,
           [event.data.deploymentId, event.data.deploymentId, event.data.workerId, event.data.hostPort, at],
         );
