@@ -13,7 +13,8 @@ import { EventStore } from '@berth/event-store';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import { uuidGenerator } from '../apps/control-plane/src/common/clock';
-import { InMemoryLiveStats } from '../apps/control-plane/src/common/live-stats-source';
+import { systemClock } from '@berth/core';
+import { StatsStore } from '../apps/control-plane/src/modules/stats/stats.store';
 import type { Projections } from '../apps/control-plane/src/database/projections.service';
 import { StreamHandler } from '../apps/control-plane/src/database/stream-handler';
 import { AlertPoller } from '../apps/control-plane/src/modules/alerts/alert-poller';
@@ -70,9 +71,13 @@ export async function run(): Promise<BenchRow[]> {
       [APPS],
     );
     await pool.query('ANALYZE');
-    const live = new InMemoryLiveStats();
+    // The real stats store, as the agents' snapshots fill it (each put is a fresh sample).
+    const live = new StatsStore(systemClock);
+    const put = (id: string, view: AppStatsView) => {
+      if (view.live) live.put({ appId: id, deploymentId: 'bench', view: { ...view, sampledAt: new Date().toISOString() } });
+    };
     const hot = (over: boolean) => {
-      for (let i = 0; i < APPS; i++) live.set(appId(i), { ...stats(i, 0), cpuPercent: over ? 95 : 10 });
+      for (let i = 0; i < APPS; i++) put(appId(i), { ...stats(i, 0), cpuPercent: over ? 95 : 10 });
     };
     const streams = new StreamHandler(store, {} as Projections, { now: () => new Date() } as never);
     const poller = new AlertPoller(new AlertsRepository(pool), streams, live, uuidGenerator);
@@ -91,13 +96,13 @@ export async function run(): Promise<BenchRow[]> {
     // (b) recorder
     const recorder = new UsageRecorder(new UsageRepository(pool), live);
     const bucket0 = Math.ceil(t0 / USAGE_BUCKET_MS) * USAGE_BUCKET_MS;
-    for (let i = 0; i < APPS; i++) live.set(appId(i), stats(i, 0));
+    for (let i = 0; i < APPS; i++) put(appId(i), stats(i, 0));
     await recorder.record(new Date(bucket0 - 60_000)); // warm-up
     const firstOfBucket: number[] = [];
     const following: number[] = [];
     for (let b = 0; b < 3; b++) {
       for (let m = 0; m < 5; m++) {
-        for (let i = 0; i < APPS; i++) live.set(appId(i), stats(i, b * 5 + m));
+        for (let i = 0; i < APPS; i++) put(appId(i), stats(i, b * 5 + m));
         const ms = await time(() => recorder.record(new Date(bucket0 + b * USAGE_BUCKET_MS + m * 60_000)));
         (m === 0 ? firstOfBucket : following).push(ms);
       }

@@ -2,7 +2,8 @@ import { loadControlPlaneConfig } from '@berth/config';
 import { createHmac, randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InMemoryLiveStats, LIVE_STATS } from '../apps/control-plane/src/common/live-stats-source';
+import { StatsStore } from '../apps/control-plane/src/modules/stats/stats.store';
+import { feedStats } from './support/live-stats';
 import { EventStore } from '@berth/event-store';
 import { AlertPoller } from '../apps/control-plane/src/modules/alerts/alert-poller';
 import { AlertsBackground } from '../apps/control-plane/src/modules/alerts/alerts.module';
@@ -152,7 +153,7 @@ describe('alerts: rules API, poller, reactions and notifications (real PostgreSQ
     const T0 = new Date(Date.now() + 60_000);
     const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
     const setCpu = (cpuPercent: number) =>
-      (cp.app.get(LIVE_STATS) as InMemoryLiveStats).set(app.id, {
+      feedStats(cp.app.get(StatsStore), app.id, {
         live: true,
         sampledAt: T0.toISOString(),
         cpuPercent,

@@ -2,7 +2,8 @@ import { DAY_MS, USAGE_BUCKET_MS } from '@berth/core';
 import type { AppStatsView } from '@berth/contracts';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InMemoryLiveStats, LIVE_STATS } from '../apps/control-plane/src/common/live-stats-source';
+import { StatsStore } from '../apps/control-plane/src/modules/stats/stats.store';
+import { feedStats } from './support/live-stats';
 import { UsageRecorder } from '../apps/control-plane/src/modules/usage/usage-recorder';
 import { UsageRepository } from '../apps/control-plane/src/modules/usage/usage.repository';
 import { createTestDatabase, type TestDatabase } from './support/database';
@@ -57,19 +58,19 @@ describe('usage: recorder, pruner and endpoint (real PostgreSQL)', () => {
   });
 
   it('writes one row per bucket however often it records, with the values of the last write', async () => {
-    const live = cp.app.get(LIVE_STATS) as InMemoryLiveStats;
+    const live = cp.app.get(StatsStore);
     const recorder = cp.app.get(UsageRecorder);
     const bucket = new Date(Math.floor(Date.parse('2026-12-01T12:00:00Z') / USAGE_BUCKET_MS) * USAGE_BUCKET_MS);
     const minute = (m: number) => new Date(bucket.getTime() + m * 60_000);
     const samples = [stats(10, 100, 1000, 10), stats(30, 300, 1600, 40), stats(20, 200, 1700, 50)];
     for (const [i, s] of samples.entries()) {
-      live.set(appId, s);
+      feedStats(live, appId, s);
       expect(await recorder.record(minute(i))).toBe(1);
     }
     expect(await rowsOf(appId)).toEqual([{ bucket_start: bucket, cpu_avg: 20, mem_avg: 200, mem_max: 300, net_rx: 700, net_tx: 40, samples: 3 }]);
 
     // The next minute falls in the next bucket: a second row.
-    live.set(appId, stats(50, 500, 1800, 60));
+    feedStats(live, appId, stats(50, 500, 1800, 60));
     await recorder.record(minute(5));
     expect((await rowsOf(appId)).map((r) => [r.bucket_start, r.samples, r.net_rx])).toEqual([
       [bucket, 3, 700],
@@ -78,10 +79,10 @@ describe('usage: recorder, pruner and endpoint (real PostgreSQL)', () => {
 
     // A replica taking over mid-bucket (a fresh recorder) continues the stored bucket.
     const other = new UsageRecorder(cp.app.get(UsageRepository), live);
-    live.set(appId, stats(80, 800, 1900, 70));
+    feedStats(live, appId, stats(80, 800, 1900, 70));
     await other.record(minute(6));
     expect((await rowsOf(appId)).at(-1)).toMatchObject({ bucket_start: minute(5), cpu_avg: 65, mem_max: 800, samples: 2, net_rx: 100 });
-    live.set(appId, { live: false });
+    feedStats(live, appId, { live: false });
     await pg.query(`DELETE FROM usage_buckets`);
   });
 

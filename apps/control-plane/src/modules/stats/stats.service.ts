@@ -4,6 +4,7 @@ import { STATS_SNAPSHOT_TTL_MS } from '@berth/core';
 import { CLOCK, type Clock } from '../../common/clock';
 import { DomainError, ErrorCode, notFound } from '../../common/errors';
 import { LiveBus, MAX_NOTIFY_BYTES } from '../../common/live-bus';
+import { Reactions } from '../../common/reactions.service';
 import { AppsService } from '../apps/apps.service';
 import { DeploymentTelemetry } from '../deploy/deployment-telemetry';
 import { AgentMessages } from '../workers/agent-messages.registry';
@@ -21,7 +22,6 @@ const TOPIC = 'stats';
  */
 @Injectable()
 export class StatsService implements OnModuleInit, OnApplicationShutdown {
-  readonly store: StatsStore;
   private readonly usageListeners = new Set<(usage: UsageView) => void>();
   private usageQueued = false;
   private stopBus?: () => void;
@@ -34,8 +34,9 @@ export class StatsService implements OnModuleInit, OnApplicationShutdown {
     private readonly deployments: DeploymentTelemetry,
     private readonly apps: AppsService,
     private readonly bus: LiveBus,
+    readonly store: StatsStore,
+    private readonly reactions: Reactions,
   ) {
-    this.store = new StatsStore(clock, STATS_SNAPSHOT_TTL_MS);
     this.ownership = new ContainerOwnership((ids) => this.deployments.placements(ids), () => clock.now().getTime());
   }
 
@@ -45,6 +46,12 @@ export class StatsService implements OnModuleInit, OnApplicationShutdown {
       for (const snapshot of payload as StatsSnapshot[]) this.store.put(snapshot);
     });
     this.stopChange = this.store.onChange(() => this.queueUsage());
+    // A deleted app has no live stats: its subscribers see live=false at once, not 45 s later.
+    this.reactions.everyReplica({
+      name: 'stats-of-deleted-apps',
+      handles: ['AppDeleted'],
+      handle: async (event) => this.store.forget((event.data as { appId: string }).appId),
+    });
   }
 
   onApplicationShutdown(): void {
