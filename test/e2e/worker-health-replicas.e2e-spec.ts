@@ -43,7 +43,9 @@ describe.skipIf(!hasDocker)('offline detection across two control-plane replicas
   /** The backend holding the offline-detection lock, if any. */
   const lockHolder = async (): Promise<number | undefined> => {
     const { rows } = await pg.query<{ pid: number }>(
-      `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1::int::oid AND objid = $2::int::oid AND objsubid = 2`,
+      // Advisory locks are per database: other test databases on this server hold the same key.
+      `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1::int::oid AND objid = $2::int::oid AND objsubid = 2
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       [NS, KEY],
     );
     return rows[0]?.pid;
@@ -85,7 +87,7 @@ describe.skipIf(!hasDocker)('offline detection across two control-plane replicas
       const holder = await lockHolder();
       return holder !== undefined && holder !== leaderA ? holder : undefined;
     }, 10_000, 50).catch(async (err: Error) => {
-      const { rows } = await pg.query(`SELECT l.pid, l.objid, a.application_name FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted`);
+      const { rows } = await pg.query(`SELECT l.pid, l.objid, a.application_name FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
       throw new Error(`${err.message} (A's backend was ${leaderA}; advisory locks held now: ${JSON.stringify(rows)})`);
     });
     const takeoverMs = Date.now() - killedAt;

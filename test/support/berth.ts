@@ -67,7 +67,12 @@ export async function startBerth(options: BerthOptions = {}): Promise<Berth> {
   };
   const startCp = async () => {
     const cp = startControlPlaneProcess({ databaseUrl: db.url, port, adminToken, extra: { BERTH_LOG_LEVEL: logLevel, ...options.controlPlaneEnv } });
-    await eventually('the control plane to answer /healthz', async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), 60_000);
+    try {
+      await eventually('the control plane to answer /healthz', async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), 60_000);
+    } catch (err) {
+      await cp.stop('SIGKILL').catch(() => undefined);
+      throw new Error(`${(err as Error).message}\n${cp.log().slice(-4000)}`);
+    }
     return cp;
   };
   const workerOnline = (workerId: string) =>
@@ -107,6 +112,13 @@ export async function startBerth(options: BerthOptions = {}): Promise<Berth> {
       await db.drop();
     },
   };
-  await workerOnline(berth.workerId);
+  try {
+    await workerOnline(berth.workerId);
+  } catch (err) {
+    // Never leave processes behind a failed start: they would hold connections the rest of the run needs.
+    const logs = `control plane:\n${berth.cp.log().slice(-4000)}\nagent:\n${berth.agent.log().slice(-4000)}`;
+    await berth.close().catch(() => undefined);
+    throw new Error(`${(err as Error).message}\n${logs}`);
+  }
   return berth;
 }

@@ -80,3 +80,79 @@ export class PgAdvisoryLock implements LeaderLock {
     return client;
   }
 }
+
+/**
+ * Many named advisory locks on one dedicated connection: a control plane runs a dozen leader-only
+ * loops, and one session for all of them keeps its PostgreSQL connections few. Session-level locks
+ * live as long as the session: when the connection drops, every lock it held is gone on the server,
+ * isHeld() says so for each, and onLost names them.
+ */
+export class PgAdvisoryLockSession {
+  private client?: Client;
+  private connecting?: Promise<Client>;
+  private readonly held = new Set<string>();
+  private closed = false;
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly onLost: (keys: (readonly [number, number])[], err: Error) => void = () => undefined,
+    private readonly applicationName = 'berth-locks',
+  ) {}
+
+  /** The lock of one key, as a LeaderLock. */
+  lock(key: readonly [number, number]): LeaderLock {
+    const id = `${key[0]}:${key[1]}`;
+    return {
+      tryAcquire: async () => {
+        if (this.held.has(id)) return true;
+        if (this.closed) return false;
+        const client = await this.connect();
+        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [key[0], key[1]]);
+        if (rows[0].locked && this.client === client) this.held.add(id);
+        return this.held.has(id);
+      },
+      isHeld: () => this.held.has(id),
+      release: async () => {
+        if (!this.held.delete(id)) return;
+        await this.client?.query('SELECT pg_advisory_unlock($1, $2)', [key[0], key[1]]).catch(() => undefined);
+      },
+    };
+  }
+
+  /** Closes the session: every lock it held is released on the server. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.held.clear();
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  private connect(): Promise<Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= (async () => {
+      const client = new Client({ connectionString: this.databaseUrl, keepAlive: true, application_name: this.applicationName });
+      const lost = (err: Error) => {
+        if (this.client !== client) return;
+        this.client = undefined;
+        const keys = [...this.held].map((id) => id.split(':').map(Number) as unknown as readonly [number, number]);
+        this.held.clear();
+        client.end().catch(() => undefined);
+        if (keys.length > 0) this.onLost(keys, err);
+      };
+      client.on('error', lost);
+      client.on('end', () => lost(new Error('the lock connection closed')));
+      try {
+        await client.connect();
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        throw err;
+      }
+      this.client = client;
+      return client;
+    })().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+}
