@@ -56,7 +56,23 @@ export type AppStatsView =
       live: true;
       /** ISO 8601. */
       sampledAt: string;
-    } & Omit<ContainerStatsSample, 'containerId' | 'appId' | 'deploymentId'>);
+    } & StatsMetrics);
+
+/** The measured figures of a sample, without naming its container. */
+export type StatsMetrics = Omit<ContainerStatsSample, 'containerId' | 'appId' | 'deploymentId'>;
+
+/** The metrics summed, in the order views list them (for aggregates such as `/api/ws/usage`). */
+export const STATS_METRICS = [
+  'cpuPercent',
+  'memoryBytes',
+  'memoryLimitBytes',
+  'netRxBytes',
+  'netTxBytes',
+  'blockReadBytes',
+  'blockWriteBytes',
+  'pids',
+  'restarts',
+] as const satisfies readonly (keyof StatsMetrics)[];
 
 export const AGENT_MESSAGE = {
   logLines: 'logs:lines',

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, Equals, IsArray, IsBoolean, IsEmail, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsUrl, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
@@ -52,6 +53,19 @@ const CHANNELS_SCHEMA = {
   items: { oneOf: [{ $ref: getSchemaPath(WebhookChannelDto) }, { $ref: getSchemaPath(SlackChannelDto) }, { $ref: getSchemaPath(EmailChannelDto) }] },
 };
 
+/** The channels field, the same on create and on update: an optional list of webhook, slack or email channels. */
+function ChannelsField(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional(CHANNELS_SCHEMA),
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(MAX_CHANNELS),
+    IsObject({ each: true, message: '$property must be objects: {type: "webhook"|"slack", url} or {type: "email", to}' }),
+    ValidateNested({ each: true }),
+    channelsType(),
+  );
+}
+
 /** POST /api/apps/:id/alert-rules. What depends on the kind (threshold ranges, which fields apply) is checked by the rule itself. */
 @ApiExtraModels(WebhookChannelDto, SlackChannelDto, EmailChannelDto)
 export class CreateAlertRuleDto {
@@ -76,13 +90,7 @@ export class CreateAlertRuleDto {
   @IsBoolean()
   enabled?: boolean;
 
-  @ApiPropertyOptional(CHANNELS_SCHEMA)
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(MAX_CHANNELS)
-  @IsObject({ each: true, message: '$property must be objects: {type: "webhook"|"slack", url} or {type: "email", to}' })
-  @ValidateNested({ each: true })
-  @channelsType()
+  @ChannelsField()
   channels?: (WebhookChannelDto | SlackChannelDto | EmailChannelDto)[];
 }
 
@@ -110,12 +118,6 @@ export class UpdateAlertRuleDto {
   @IsBoolean()
   enabled?: boolean;
 
-  @ApiPropertyOptional(CHANNELS_SCHEMA)
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(MAX_CHANNELS)
-  @IsObject({ each: true, message: '$property must be objects: {type: "webhook"|"slack", url} or {type: "email", to}' })
-  @ValidateNested({ each: true })
-  @channelsType()
+  @ChannelsField()
   channels?: (WebhookChannelDto | SlackChannelDto | EmailChannelDto)[];
 }
