@@ -12,6 +12,7 @@ export default defineConfig({
   test: {
     include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/process-logs-on-failure.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 120_000,

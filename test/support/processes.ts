@@ -46,6 +46,9 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-'));
 if (process.env.BERTH_KEEP_TEST_LOGS !== '1') process.once('exit', () => rmSync(scratch, { recursive: true, force: true }));
 const logDir = scratch;
 
+/** Every process started in this test file, so a failing test can print what they said. */
+export const startedProcesses: Array<{ name: string; process: BerthProcess }> = [];
+
 export function startProcess(name: string, script: string, env: Record<string, string>): BerthProcess {
   const logFile = path.join(logDir, `${name}-${Date.now()}.log`);
   const out = createWriteStream(logFile);
@@ -53,9 +56,11 @@ export function startProcess(name: string, script: string, env: Record<string, s
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.pipe(out);
-  child.stderr!.pipe(out);
-  return {
+  // Both streams share one file: neither may end it, or the other's last words (a crash's stack) are lost.
+  child.stdout!.pipe(out, { end: false });
+  child.stderr!.pipe(out, { end: false });
+  child.once('close', () => out.end());
+  const started: BerthProcess = {
     child,
     logFile,
     log: () => readFileSync(logFile, 'utf8'),
@@ -66,6 +71,8 @@ export function startProcess(name: string, script: string, env: Record<string, s
         child.kill(signal);
       }),
   };
+  startedProcesses.push({ name, process: started });
+  return started;
 }
 
 /** Polls `probe` until it returns a value (not undefined) or the deadline passes. */

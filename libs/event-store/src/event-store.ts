@@ -12,6 +12,7 @@ import { ConcurrencyError } from './errors';
 import { headCursorOn, readAllOn, readStreamOn, streamVersionOn, type ReadAllPage } from './event-rows';
 import { EventWaker } from './event-waker';
 import { noopLogger, type Logger } from './logger';
+import { inTransaction } from './transaction';
 import { subscribe as startSubscription, type EventHandler, type EventSource, type SubscribeOptions } from './subscription';
 import type { AppendResult, Cursor, EventMetadata, ExpectedVersion, NewEvent, StoredEvent, StreamAppend, Subscription } from './types';
 
@@ -140,19 +141,8 @@ export class EventStore implements EventSource {
       this.waker.wake();
       return [result];
     }
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      const results = await appendStreams(client, appends, ctx);
-      await client.query('COMMIT');
-      this.waker.wake();
-      return results;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => (broken = true));
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+    const results = await inTransaction(this.pool, (client) => appendStreams(client, appends, ctx));
+    this.waker.wake();
+    return results;
   }
 }

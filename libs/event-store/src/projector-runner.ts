@@ -12,6 +12,7 @@ import { readAllOn } from './event-rows';
 import { systemClock, type Clock } from '@berth/core';
 import { noopLogger, type Logger } from './logger';
 import { START, type Cursor, type Projector } from './types';
+import { inTransaction } from './transaction';
 import { BlockedRetry, WakeSignal } from './wake-signal';
 
 export interface ProjectorRunnerOptions {
@@ -121,7 +122,7 @@ export class ProjectorRunner {
   /** For each projector: empty its tables and reset its checkpoint in one transaction, then replay everything. */
   async rebuild(): Promise<void> {
     for (const projector of this.projectors) {
-      await this.inTransaction(async (client) => {
+      await inTransaction(this.pool, async (client) => {
         await this.lockCheckpoint(client, projector.name);
         if (projector.tables.length > 0) await client.query(`TRUNCATE ${projector.tables.map(quoteTable).join(', ')}`);
         await client.query(`UPDATE projection_checkpoints SET transaction_id = '0', global_position = 0, updated_at = now() WHERE name = $1`, [
@@ -199,7 +200,7 @@ export class ProjectorRunner {
    * and whether committed events wait behind a transaction in flight (read again soon).
    */
   private async processBatch(projector: Projector): Promise<{ count: number; blocked: boolean }> {
-    const { count, checkpoint, blocked } = await this.inTransaction(async (client) => {
+    const { count, checkpoint, blocked } = await inTransaction(this.pool, async (client) => {
       const from = await this.lockCheckpoint(client, projector.name);
       const { events, next, blocked } = await readAllOn(client, from, this.batchSize);
       const handles = projector.handles ? new Set(projector.handles) : undefined;
@@ -226,22 +227,6 @@ export class ProjectorRunner {
       ({ rows } = await client.query<CheckpointRow>(LOCK_CHECKPOINT_SQL, [name]));
     }
     return { transactionId: rows[0].transaction_id, position: rows[0].position };
-  }
-
-  private async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => (broken = true));
-      throw err;
-    } finally {
-      client.release(broken);
-    }
   }
 
   private async loadCheckpoints(): Promise<void> {
