@@ -1,12 +1,13 @@
 /**
  * A running Berth for end-to-end tests and benchmarks: a fresh database, the control plane and one
  * worker agent as real processes (as `npm run control-plane` and `npm run agent` run them), a
- * registered worker that is online, and restarts of either process on the same address and token.
+ * registered worker that is online, and restarts of either process on the same address and token (the
+ * agent also keeps its work dir, as on a real host: its log cursors and worker id survive a restart).
  */
 import { randomBytes } from 'node:crypto';
 import { removeContainersByLabel } from './docker';
 import { createMigratedDatabase } from './pg-admin';
-import { eventually, freePort, startAgentProcess, startControlPlaneProcess, type BerthProcess } from './processes';
+import { agentWorkDir, eventually, freePort, startAgentProcess, startControlPlaneProcess, type BerthProcess } from './processes';
 
 export interface ApiReply {
   status: number;
@@ -24,7 +25,8 @@ export interface Berth {
   api(path: string, init?: { method?: string; json?: unknown }): Promise<ApiReply>;
   /** Polls a deployment until it is succeeded or failed. */
   waitDeployment(id: string, timeoutMs?: number, everyMs?: number): Promise<{ status: string; reason?: string; commit?: string; logTail?: string[] }>;
-  restartControlPlane(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops the control plane, runs `whileDown` (if given), and starts it again on the same address. */
+  restartControlPlane(signal?: NodeJS.Signals, whileDown?: () => Promise<void>): Promise<void>;
   /** Stops the agent, runs `whileDown` (if given), and starts it again with the same token. */
   restartAgent(signal?: NodeJS.Signals, whileDown?: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
@@ -81,7 +83,8 @@ export async function startBerth(options: BerthOptions = {}): Promise<Berth> {
   const cp = await startCp();
   const worker = await api('/api/workers', { json: { name: 'e2e-worker' } });
   if (worker.status !== 201) throw new Error(`could not register a worker: ${worker.status} ${JSON.stringify(worker.body)}`);
-  const startAgent = () => startAgentProcess({ url: options.agentUrl?.(base) ?? base, token: worker.body.token, extra: { BERTH_LOG_LEVEL: logLevel, ...options.agentEnv } });
+  const workDir = agentWorkDir();
+  const startAgent = () => startAgentProcess({ url: options.agentUrl?.(base) ?? base, token: worker.body.token, workDir, extra: { BERTH_LOG_LEVEL: logLevel, ...options.agentEnv } });
 
   const berth: Berth = {
     base,
@@ -96,8 +99,9 @@ export async function startBerth(options: BerthOptions = {}): Promise<Berth> {
         const { body } = await api(`/api/deployments/${id}`);
         return body?.status === 'succeeded' || body?.status === 'failed' ? body : undefined;
       }, timeoutMs, everyMs),
-    async restartControlPlane(signal = 'SIGTERM') {
+    async restartControlPlane(signal = 'SIGTERM', whileDown) {
       await berth.cp.stop(signal);
+      await whileDown?.();
       berth.cp = await startCp();
     },
     async restartAgent(signal = 'SIGTERM', whileDown) {

@@ -21,8 +21,37 @@ export const FIXTURE_APP_PORT = 8080;
  * wrong-port: serves on 8081, so 8080 never answers.
  * exits: prints a line and exits with code 3.
  * slow-build: healthy, but its build spends about 4 s in a RUN step (for catching a deploy mid-build).
+ * counts: healthy, and prints "count 1", "count 2", … on stdout, about 100 lines a second, for ever;
+ *   every tenth number also goes to stderr at once ("count 10 on stderr"), so both streams interleave.
+ * prints-hostile-output: healthy, and prints once the output a log sanitiser must clean (HOSTILE_OUTPUT).
  */
-export type FixtureBehaviour = 'healthy' | 'never-listens' | 'wrong-port' | 'exits' | 'slow-build';
+export type FixtureBehaviour = 'healthy' | 'never-listens' | 'wrong-port' | 'exits' | 'slow-build' | 'counts' | 'prints-hostile-output';
+
+/** The lines `counts` prints: "count <n>" from 1 on stdout, "count <n> on stderr" for every tenth. */
+export const COUNT_LINE = /^count (\d+)( on stderr)?$/;
+
+/**
+ * What `prints-hostile-output` prints (a sh script of printf calls, the stdout part in order) and the
+ * line a reader must see for each, by the seed's rules: escape sequences and NUL removed, invalid UTF-8
+ * replaced, lines cut to 8 KiB of UTF-8 without splitting a character.
+ */
+export const HOSTILE_OUTPUT: { script: string; stream: 'stdout' | 'stderr'; text: string; truncated: boolean }[] = [
+  { script: "printf '\\033[1;31mred\\033[0m and \\033[32mgreen\\033[0m\\n'", stream: 'stdout', text: 'red and green', truncated: false },
+  { script: "printf '\\033[2J\\033[Hcleared \\033[5Cmoved\\033[1A up\\n'", stream: 'stdout', text: 'cleared moved up', truncated: false },
+  { script: "printf '\\033]0;a window title\\007after bel\\n'", stream: 'stdout', text: 'after bel', truncated: false },
+  { script: "printf '\\033]2;another title\\033\\\\after st\\n'", stream: 'stdout', text: 'after st', truncated: false },
+  { script: "printf 'nul\\000byte\\n'", stream: 'stdout', text: 'nulbyte', truncated: false },
+  { script: "printf 'bad \\377\\376 bytes\\n'", stream: 'stdout', text: 'bad \uFFFD\uFFFD bytes', truncated: false },
+  { script: "printf 'caf\\303\\251 \\342\\202\\254 \\360\\237\\232\\242\\n'", stream: 'stdout', text: 'café € 🚢', truncated: false },
+  // 1 MiB on one line: Docker splits it into 16 KiB pieces; the reader gets its first 8 KiB.
+  { script: "head -c 1048576 /dev/zero | tr '\\000' z; echo", stream: 'stdout', text: 'z'.repeat(8192), truncated: true },
+  // A two-byte character on bytes 8,192-8,193: cut before it, not through it.
+  { script: "head -c 8191 /dev/zero | tr '\\000' a; printf '\\303\\251\\n'", stream: 'stdout', text: 'a'.repeat(8191), truncated: true },
+  // A four-byte character on bytes 8,190-8,193.
+  { script: "head -c 8189 /dev/zero | tr '\\000' b; printf '\\360\\237\\232\\242\\n'", stream: 'stdout', text: 'b'.repeat(8189), truncated: true },
+  { script: "printf 'after the long lines\\n'", stream: 'stdout', text: 'after the long lines', truncated: false },
+  { script: "printf 'to \\033[33mstderr\\033[0m\\n' >&2", stream: 'stderr', text: 'to stderr', truncated: false },
+];
 
 export interface AppRepo {
   /** file:// URL of the bare repository, usable by `git clone`. */
@@ -53,6 +82,11 @@ function cmdFor(behaviour: FixtureBehaviour): string[] {
       return ['busybox', 'httpd', '-f', '-p', String(FIXTURE_APP_PORT + 1), '-h', '/www'];
     case 'exits':
       return ['busybox', 'sh', '-c', 'echo "fatal: missing configuration"; exit 3'];
+    // httpd without -f goes to the background: the app is healthy while the shell prints.
+    case 'counts':
+      return ['busybox', 'sh', '-c', `busybox httpd -p ${FIXTURE_APP_PORT} -h /www; i=0; while :; do i=$((i+1)); echo "count $i"; [ $((i % 10)) = 0 ] && echo "count $i on stderr" >&2; busybox usleep 10000; done`];
+    case 'prints-hostile-output':
+      return ['busybox', 'sh', '-c', [`busybox httpd -p ${FIXTURE_APP_PORT} -h /www`, ...HOSTILE_OUTPUT.map((l) => l.script), 'exec busybox sleep 3600'].join('\n')];
   }
 }
 

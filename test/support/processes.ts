@@ -103,11 +103,17 @@ export function startControlPlaneProcess(env: { databaseUrl: string; port: numbe
   });
 }
 
-export function startAgentProcess(env: { url: string; token: string; extra?: Record<string, string> }): BerthProcess {
+/** A fresh work dir for an agent (worker id, log cursors, checkouts); removed with the test's scratch. */
+export function agentWorkDir(): string {
+  return mkdtempSync(path.join(scratch, 'agent-'));
+}
+
+/** An agent; with `workDir`, the one a previous run of this worker's agent used (as on a real host). */
+export function startAgentProcess(env: { url: string; token: string; workDir?: string; extra?: Record<string, string> }): BerthProcess {
   return startProcess('agent', 'dist/apps/worker-agent/src/main.js', {
     BERTH_URL: env.url,
     BERTH_WORKER_TOKEN: env.token,
-    BERTH_WORKER_DIR: mkdtempSync(path.join(scratch, 'agent-')),
+    BERTH_WORKER_DIR: env.workDir ?? agentWorkDir(),
     BERTH_LOG_LEVEL: 'info',
     ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
     ...env.extra,
