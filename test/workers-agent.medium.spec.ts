@@ -85,6 +85,24 @@ describe('/agent gateway (real PostgreSQL, socket.io-client)', () => {
     expect((await worker(id)).status).toBe('registered');
   });
 
+  it('adds the log lines an agent reports dropped to /metrics, by worker and app, once per acknowledged heartbeat', async () => {
+    const w = await registerWorker(cp, 'drops-1');
+    const agent = await connect(w);
+    const [appA, appB] = ['a0a0a0a0-1111-4222-8333-444455556666', 'b0b0b0b0-1111-4222-8333-444455556666'];
+    const dropped = async (appId: string) => {
+      const text = await (await fetch(`${cp.url}/metrics`)).text();
+      const m = new RegExp(`^berth_log_lines_dropped_total\\{worker_id="${w.id}",app_id="${appId}"\\} (\\d+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : undefined;
+    };
+    const beat = (droppedLogLines?: unknown) => ({ at: new Date().toISOString(), capacity: HELLO.capacity, runningContainers: 1, droppedLogLines });
+    expect(await send(agent, 'heartbeat', beat([{ appId: appA, lines: 40 }, { appId: appB, lines: 2 }]))).toEqual({ ok: true });
+    expect(await send(agent, 'heartbeat', beat([{ appId: appA, lines: 2 }]))).toEqual({ ok: true });
+    expect(await send(agent, 'heartbeat', beat())).toEqual({ ok: true });
+    // Refused whole: nothing of it is counted (the agent reports it again).
+    expect(await send(agent, 'heartbeat', beat([{ appId: appA, lines: 5 }, { appId: appB, lines: 0 }]))).toMatchObject({ ok: false, error: { statusCode: 400 } });
+    expect({ a: await dropped(appA), b: await dropped(appB) }).toEqual({ a: 42, b: 2 });
+  });
+
   it.each([
     ['hello', 'not an object', /hello message must be an object/],
     ['hello', { ...HELLO, capacity: undefined }, /capacity must be an object/],
@@ -93,6 +111,8 @@ describe('/agent gateway (real PostgreSQL, socket.io-client)', () => {
     ['hello', { ...HELLO, containers: [{ appId: 'x' }] }, /containers\[0\].deploymentId must be a string/],
     ['heartbeat', { at: 'yesterday', capacity: HELLO.capacity, runningContainers: 0 }, /at must be an ISO 8601 date-time/],
     ['heartbeat', null, /heartbeat message must be an object/],
+    ['heartbeat', { at: new Date().toISOString(), capacity: HELLO.capacity, runningContainers: 0, droppedLogLines: [{ appId: 'x', lines: 3 }] }, /droppedLogLines\[0\].appId must be a UUID/],
+    ['heartbeat', { at: new Date().toISOString(), capacity: HELLO.capacity, runningContainers: 0, droppedLogLines: { lines: 3 } }, /droppedLogLines must be an array/],
     ['job:started', { jobId: JOB, phase: 'dancing' }, /phase must be one of building, starting/],
     ['job:log', { jobId: JOB, lines: 'hello' }, /lines must be an array/],
     ['job:image-built', { jobId: 'nope', image: 'x' }, /jobId must be a UUID/],

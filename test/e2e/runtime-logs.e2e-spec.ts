@@ -2,12 +2,15 @@
  * Runtime logs from real containers through the agent, the control plane and PostgreSQL (seed 3):
  * what a container prints reaches `runtime_logs` sanitised, and an app writing about 100 lines a
  * second through a kill -9 of the control plane, then of the agent, has every line it wrote stored
- * exactly once — none lost, none twice — with stdout and stderr interleaved.
+ * exactly once — none lost, none twice — with stdout and stderr interleaved. Past the agent's buffer
+ * (BERTH_LOG_BUFFER_BYTES, at its 1 MiB minimum here) lines are dropped, counted in the control
+ * plane's /metrics and marked in the app's log.
  */
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBerth, type Berth } from '../support/berth';
-import { ensureBusyboxImage, removeAppImages, requireDockerOrSkip } from '../support/docker';
+import { docker, ensureBusyboxImage, removeAppImages, requireDockerOrSkip } from '../support/docker';
+import { appContainers } from '../support/fault-tools';
 import { COUNT_LINE, HOSTILE_OUTPUT, createAppRepo, type AppRepo, type FixtureBehaviour } from '../support/git-fixture';
 import { buildDist, eventually } from '../support/processes';
 
@@ -18,11 +21,14 @@ describe.skipIf(!hasDocker)('runtime logs from real containers', { timeout: 180_
   let db: Client;
   const repos: AppRepo[] = [];
   const appIds: string[] = [];
+  /** The app of the first test, printing once and then idle. */
+  let quietAppId: string;
 
   beforeAll(async () => {
     buildDist();
     await ensureBusyboxImage();
-    berth = await startBerth();
+    // Enough for the output of a control-plane restart at 100 lines/s many times over; a flood fills it.
+    berth = await startBerth({ agentEnv: { BERTH_LOG_BUFFER_BYTES: String(1024 * 1024) } });
     db = new Client({ connectionString: berth.databaseUrl });
     await db.connect();
   }, 180_000);
@@ -47,7 +53,7 @@ describe.skipIf(!hasDocker)('runtime logs from real containers', { timeout: 180_
   };
 
   it('stores what a container prints with escapes, NUL, bad UTF-8 and long lines removed or cut by the rules', async () => {
-    const appId = await deploy('hostile-output', 'prints-hostile-output');
+    const appId = (quietAppId = await deploy('hostile-output', 'prints-hostile-output'));
     type Line = { stream: string; text: string; truncated: boolean };
     const lines = await eventually(
       'the last lines of both streams in the logs API',
@@ -130,5 +136,39 @@ describe.skipIf(!hasDocker)('runtime logs from real containers', { timeout: 180_
     it('keeps every line exactly once through a kill -9 of the agent', async () => {
       await throughKill(() => berth.restartAgent('SIGKILL'));
     });
+  });
+
+  // Last: the flood fills the agent's buffer, so the counting app loses lines here too.
+  it('drops the oldest lines past the buffer while the control plane is down, counts them in /metrics and marks the gap', async () => {
+    const FLOOD = 3_000;
+    const flood = `{ head -c ${FLOOD * 1000} /dev/zero | tr '\\000' x | fold -w 1000; echo; } > /proc/1/fd/1`;
+    const [container] = await appContainers(quietAppId);
+    const droppedInMetrics = async () => {
+      const text = await (await fetch(`${berth.base}/metrics`)).text();
+      const m = new RegExp(`^berth_log_lines_dropped_total\\{worker_id="${berth.workerId}",app_id="${quietAppId}"\\} (\\d+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : 0;
+    };
+
+    await berth.restartControlPlane('SIGKILL', async () => {
+      // 3 MB of 1,000-byte lines written into the container's stdout while nobody takes them.
+      const exec = await docker.getContainer(container!.id).exec({ Cmd: ['busybox', 'sh', '-c', flood], AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({});
+      await new Promise((resolve) => stream.on('end', resolve).resume());
+      expect((await exec.inspect()).ExitCode).toBe(0);
+      const dropping = () => berth.agent.log().split('\n').some((l) => l.includes('log lines dropped') && l.includes(quietAppId));
+      await eventually('the agent to drop lines of the flood', async () => (dropping() ? true : undefined), 30_000, 100);
+    });
+
+    // Every line of the flood is either stored or counted as dropped, and the reader sees where.
+    const seen = await eventually('every line of the flood stored or counted as dropped', async () => {
+      const { rows } = await db.query<{ n: string }>("SELECT count(*) AS n FROM runtime_logs WHERE app_id = $1 AND text = repeat('x', 1000)", [quietAppId]);
+      const stored = Number(rows[0]!.n);
+      const dropped = await droppedInMetrics();
+      return stored + dropped === FLOOD ? { stored, dropped } : undefined;
+    }, 60_000, 250);
+    expect(seen.dropped).toBeGreaterThan(0);
+    const markers = (await berth.api(`/api/apps/${quietAppId}/logs?q=${encodeURIComponent('were dropped here')}`)).body.lines as { stream: string; text: string }[];
+    expect(markers.length, JSON.stringify(markers)).toBeGreaterThan(0);
+    expect(markers[0]!.text).toMatch(/^\[berth\] \d+ log lines were dropped here/);
   });
 });

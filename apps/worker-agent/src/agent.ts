@@ -96,11 +96,16 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
     onJob: (job) => (runner ? runner.submit(job) : { accepted: false }),
     // Messages are taken only after the hello reply created the runner.
     onAppRemove: async ({ appId }) => (runner ? runner.removeApp(appId) : { removed: 0, error: 'the agent has not said hello yet' }),
-    heartbeat: async () => ({
-      at: systemClock.now().toISOString(),
-      capacity,
-      runningContainers: workerId ? (await rt.list(workerId)).filter((c) => c.running).length : 0,
-    }),
+    heartbeat: async () => {
+      const dropped = telemetry.shipper.drops.report();
+      return {
+        at: systemClock.now().toISOString(),
+        capacity,
+        runningContainers: workerId ? (await rt.list(workerId)).filter((c) => c.running).length : 0,
+        ...(dropped.length > 0 ? { droppedLogLines: dropped } : {}),
+      };
+    },
+    onHeartbeatAck: (msg) => telemetry.shipper.drops.reported(msg.droppedLogLines ?? []),
     onAuthRejected: (message) => log.error({ message }, 'check BERTH_WORKER_TOKEN: the control plane refused it'),
   });
   connection.on('containers:remove', async (msg) => {

@@ -40,7 +40,15 @@ export interface ImageBuiltMsg { jobId: string; image: string }
 export interface ContainerStartedMsg { jobId: string; containerId: string; hostPort: number }
 export interface JobSucceededMsg { jobId: string; containerId: string; hostPort: number }
 export interface JobFailedMsg { jobId: string; reason: string; logTail: string[] }
-export interface HeartbeatMsg { at: string; capacity: WorkerCapacity; runningContainers: number }
+/** Runtime log lines of one app the agent dropped (its buffer was full) and has not reported yet. */
+export interface DroppedLogLines { appId: string; lines: number }
+export interface HeartbeatMsg {
+  at: string;
+  capacity: WorkerCapacity;
+  runningContainers: number;
+  /** Drops since the last acknowledged report, by app (absent: none); the control plane adds them to /metrics. */
+  droppedLogLines?: DroppedLogLines[];
+}
 
 export type AgentAck<T = unknown> =
   | { ok: true; result?: T }

@@ -2,7 +2,7 @@
  * The /agent wire against a real socket.io server that plays the control plane's side of
  * libs/contracts/src/agent-protocol.ts — including a crash before acknowledging a result.
  */
-import type { AgentHello, JobSpec } from '@berth/contracts';
+import type { AgentHello, HeartbeatMsg, JobSpec } from '@berth/contracts';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentConnection } from './agent-connection';
@@ -53,8 +53,10 @@ describe('AgentConnection (real socket.io)', () => {
     const cp = await fakeControlPlane();
     try {
       const jobs: JobSpec[] = [];
+      let beatAcked!: (msg: HeartbeatMsg) => void;
+      const acked = new Promise<HeartbeatMsg>((resolve) => (beatAcked = resolve));
       const helloReply = new Promise<unknown>((resolve) => {
-        const c = connect(cp.port, { onHello: resolve, onJob: (j) => (jobs.push(j), { accepted: true }), heartbeatIntervalMs: 100 });
+        const c = connect(cp.port, { onHello: resolve, onJob: (j) => (jobs.push(j), { accepted: true }), heartbeatIntervalMs: 100, onHeartbeatAck: beatAcked });
         c.report('job:started', { jobId: 'j1', phase: 'building', commit: 'abc' });
         c.report('job:log', { jobId: 'j1', lines: [{ seq: 1, line: 'Step 1/2', at: new Date().toISOString() }] });
         c.report('job:succeeded', { jobId: 'j1', containerId: 'c2', hostPort: 20_002 });
@@ -66,6 +68,8 @@ describe('AgentConnection (real socket.io)', () => {
       expect(sent[0]!.msg).toEqual(hello);
       const beat = await cp.waitFor((r) => r.event === 'heartbeat');
       expect(beat.msg).toMatchObject({ capacity: { memoryMb: 1024, cpus: 2 }, runningContainers: 1 });
+      // Told which heartbeat the control plane took (its dropped-log-line report is then counted there).
+      expect(await acked).toMatchObject({ capacity: { memoryMb: 1024, cpus: 2 }, runningContainers: 1 });
 
       const spec = { jobId: 'j2', deploymentId: 'd2', appId: 'a2', app: { name: 'a2', source: { type: 'image', image: 'x' }, port: 80 } } as JobSpec;
       const answer = await cp.sendJob(spec);

@@ -33,6 +33,8 @@ export interface AgentConnectionOptions {
   /** The answer to an `app:remove` message, once the app's containers are gone. */
   onAppRemove?(msg: AppRemoveMsg): Promise<AppRemoveReply>;
   heartbeat(): Promise<HeartbeatMsg>;
+  /** The control plane acknowledged this heartbeat (what it reported is counted there). */
+  onHeartbeatAck?(msg: HeartbeatMsg): void;
   /** Called when the server refuses the handshake (a wrong or revoked worker token). */
   onAuthRejected?(message: string): void;
   heartbeatIntervalMs?: number;
@@ -313,8 +315,10 @@ export class AgentConnection implements JobReporter {
     if (!this.ready || this.heartbeatPending) return;
     this.heartbeatPending = true;
     try {
-      const reply = await this.request('heartbeat', await this.options.heartbeat());
-      if (!reply?.ok) this.log.warn({ error: reply?.error }, 'heartbeat refused');
+      const msg = await this.options.heartbeat();
+      const reply = await this.request('heartbeat', msg);
+      if (reply?.ok) this.options.onHeartbeatAck?.(msg);
+      else this.log.warn({ error: reply?.error }, 'heartbeat refused');
     } catch (err) {
       if (!(err instanceof Disconnected)) this.log.warn({ err: (err as Error).message }, 'heartbeat failed');
     } finally {

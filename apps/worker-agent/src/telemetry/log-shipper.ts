@@ -8,6 +8,7 @@ import type { Clock, Logger, TimerHandle } from '@berth/core';
 import type { LogFollower, Runtime } from '../runtimes/runtime';
 import { ContainerLog } from './container-log';
 import type { ContainerLogOptions, ContainerRef, DropCounters } from './container-log';
+import { DropTally } from './drop-tally';
 import type { LogCursor, LogCursorStore } from './log-cursor-store';
 import type { TelemetrySink } from './telemetry-sink';
 
@@ -50,6 +51,8 @@ export class LogShipper {
   private swept = false;
   private stopping = false;
   readonly counters: DropCounters & { shippedLines: number } = { droppedLines: 0, droppedBatches: 0, shippedLines: 0 };
+  /** Dropped lines by app, until a heartbeat told the control plane of them. */
+  readonly drops = new DropTally();
   private readonly saveIntervalMs: number;
 
   constructor(
@@ -131,7 +134,10 @@ export class LogShipper {
         clock: this.deps.clock,
         counters: this.counters,
         onCursor: (c) => this.cursorMoved(id, entry, c),
-        onDrop: (c, lines) => this.deps.logger.warn({ containerId: c.containerId, appId: c.appId, lines }, 'log lines dropped: the outbox is full'),
+        onDrop: (c, lines) => {
+          this.drops.add(c.appId, lines);
+          this.deps.logger.warn({ containerId: c.containerId, appId: c.appId, lines }, 'log lines dropped: the outbox is full');
+        },
       },
       this.options.containerLog,
     );

@@ -1,8 +1,9 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { AgentHello, HeartbeatMsg, WorkerCapacity } from '@berth/contracts';
-import { bool, int, ip, isoDate, list, message, object, optional, positive, text, type Check } from '../../common/checks';
+import { bool, int, ip, isoDate, list, message, object, optional, positive, text, uuid, type Check } from '../../common/checks';
 import { AgentConnections, type AgentSocket } from './agent-connections';
 import { AgentMessages } from './agent-messages.registry';
+import { logLinesDropped } from './log-drops.metrics';
 import { WorkersService } from './workers.service';
 
 const capacity: Check<WorkerCapacity> = object({ memoryMb: int(1, 16 * 1024 * 1024), cpus: positive });
@@ -19,9 +20,17 @@ export const parseHello = message<AgentHello>(
     containers: list(object({ appId: text(200), deploymentId: text(200), containerId: text(200), hostPort: int(0, 65_535), running: bool }), 10_000),
   }),
 );
-export const parseHeartbeat = message<HeartbeatMsg>('heartbeat', object({ at: isoDate, capacity, runningContainers: int(0, 1_000_000) }));
+export const parseHeartbeat = message<HeartbeatMsg>(
+  'heartbeat',
+  object({
+    at: isoDate,
+    capacity,
+    runningContainers: int(0, 1_000_000),
+    droppedLogLines: optional(list(object({ appId: uuid, lines: int(1, Number.MAX_SAFE_INTEGER) }), 10_000)),
+  }),
+);
 
-/** The workers module's agent messages: hello (the worker comes online) and heartbeat (telemetry). */
+/** The workers module's agent messages: hello (the worker comes online) and heartbeat (telemetry, with the agent's dropped log lines for /metrics). */
 @Injectable()
 export class WorkerAgentMessages implements OnModuleInit {
   private readonly logger = new Logger('agent-gateway');
@@ -34,7 +43,11 @@ export class WorkerAgentMessages implements OnModuleInit {
 
   onModuleInit(): void {
     this.messages.handle('hello', parseHello, (worker, msg, socket) => this.hello(socket, msg));
-    this.messages.handle('heartbeat', parseHeartbeat, (worker, msg) => this.workers.recordHeartbeat(worker.workerId, msg.capacity, msg.runningContainers));
+    this.messages.handle('heartbeat', parseHeartbeat, async (worker, msg) => {
+      await this.workers.recordHeartbeat(worker.workerId, msg.capacity, msg.runningContainers);
+      // Counted once the heartbeat is stored: a refused one is sent again with the same drops.
+      for (const { appId, lines } of msg.droppedLogLines ?? []) logLinesDropped.inc({ worker_id: worker.workerId, app_id: appId }, lines);
+    });
   }
 
   private async hello(socket: AgentSocket, msg: AgentHello): Promise<{ workerId: string; name: string }> {
