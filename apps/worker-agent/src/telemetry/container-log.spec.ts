@@ -138,6 +138,22 @@ function replayFrom(all: LogChunk[], since?: string): LogChunk[] {
   return all.filter((c) => !since || c.ts >= since);
 }
 
+/** Ships `all` in two runs of the agent, the first stopped after `stopAt` chunks; and in one run. */
+function shipInTwoRuns(all: LogChunk[], stopAt: number): { shipped: LogLine[]; whole: LogLine[] } {
+  const first = setup();
+  first.log.accept(all.slice(0, stopAt));
+  first.log.flush();
+  const cursor = first.cursors.at(-1);
+  const second = setup(cursor);
+  expect(second.log.since === undefined).toBe(cursor === undefined);
+  second.log.accept(replayFrom(all, second.log.since));
+  second.log.flush();
+  const whole = setup();
+  whole.log.accept(all);
+  whole.log.flush();
+  return { shipped: [...first.sink.logLines(), ...second.sink.logLines()], whole: whole.sink.logLines() };
+}
+
 describe('ContainerLog resumes where it stopped', () => {
   // Whole lines per chunk (Docker writes one message per line), many sharing a stamp.
   const output = fc
@@ -150,23 +166,36 @@ describe('ContainerLog resumes where it stopped', () => {
   it('no line shipped twice, none skipped, seqs 1..n without gaps, for any stop point and same-stamp lines', () => {
     fc.assert(
       fc.property(output, fc.nat(), (all, at) => {
-        const stopAt = at % (all.length + 1);
-        const first = setup();
-        first.log.accept(all.slice(0, stopAt));
-        first.log.flush();
-        const cursor = first.cursors.at(-1);
-        const second = setup(cursor);
-        expect(second.log.since).toBe(cursor?.ts);
-        second.log.accept(replayFrom(all, cursor?.ts));
-        second.log.flush();
-        const shipped = [...first.sink.logLines(), ...second.sink.logLines()];
-        const whole = setup();
-        whole.log.accept(all);
-        whole.log.flush();
-        expect(view(shipped)).toEqual(view(whole.sink.logLines()));
+        const { shipped, whole } = shipInTwoRuns(all, at % (all.length + 1));
+        expect(view(shipped)).toEqual(view(whole));
         expect(shipped.map((l) => l.seq)).toEqual(shipped.map((_, i) => i + 1));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  // Docker stamps each stream's output as it reads it and writes both into one file: within a stream
+  // the stamps grow, but a stderr chunk may land after stdout chunks stamped later than it.
+  const interleaved = fc
+    .array(fc.tuple(fc.constantFrom<'stdout' | 'stderr'>('stdout', 'stderr'), fc.nat(3), fc.nat(4), fc.string({ maxLength: 8 })), { minLength: 1, maxLength: 40 })
+    .map((items) => {
+      let t = 1;
+      let stderrKey = 0;
+      const stamped = items.map(([stream, step, lag, text], i) => {
+        // Where it lands in the file: stdout at once, stderr up to 4 places late, never before its own predecessor.
+        const key = stream === 'stdout' ? i : (stderrKey = Math.max(stderrKey, i + lag));
+        return { key, i, c: chunk(stream, (t += step), `${text}\n`) };
+      });
+      return stamped.sort((x, y) => x.key - y.key || x.i - y.i).map((x) => x.c);
+    });
+
+  it('no line shipped twice, none skipped, when the file order of the two streams differs from their stamps', () => {
+    fc.assert(
+      fc.property(interleaved, fc.nat(), (all, at) => {
+        const { shipped, whole } = shipInTwoRuns(all, at % (all.length + 1));
+        expect(view(shipped)).toEqual(view(whole));
+      }),
+      { numRuns: 500 },
     );
   });
 

@@ -8,9 +8,9 @@ import { AGENT_MESSAGE } from '@berth/contracts';
 import type { LogLine, LogLinesMsg, LogStream } from '@berth/contracts';
 import { LogLineSplitter } from '@berth/core';
 import type { Clock, TimerHandle } from '@berth/core';
-import { timestampNanos } from '../runtimes/docker/docker-logs';
+import { nanosTimestamp, timestampNanos } from '../runtimes/docker/docker-logs';
 import type { LogChunk } from '../runtimes/runtime';
-import type { LogCursor } from './log-cursor-store';
+import type { LogCursor, StreamPosition } from './log-cursor-store';
 import type { TelemetrySink } from './telemetry-sink';
 
 export interface ContainerLogOptions {
@@ -25,6 +25,15 @@ export interface ContainerLogOptions {
 }
 
 export const DEFAULT_CONTAINER_LOG_OPTIONS: ContainerLogOptions = { maxBatchBytes: 256 * 1024, maxBatchLines: 1000, flushDelayMs: 250, markerRetryMs: 5_000 };
+
+const STREAMS = ['stdout', 'stderr'] as const;
+/**
+ * A resumed follower starts this much before the cursor when one stream had no output yet: that
+ * stream's first chunks may be stamped a little before the other stream's last shipped one (Docker
+ * stamps a chunk when it reads it, and writes it after), and the runtime keeps only output stamped
+ * at or after `since`. Chunks of the other stream read again are passed over.
+ */
+const UNSEEN_STREAM_MARGIN_NANOS = 5_000_000_000n;
 
 export interface ContainerRef {
   containerId: string;
@@ -71,10 +80,12 @@ export class ContainerLog {
   private pending: LogLine[] = [];
   private pendingBytes = 0;
   private timer: TimerHandle | undefined;
-  /** Where the runtime's output is: the last chunk's stamp and how many chunks carried it. */
-  private position: { ts: string; nanos: bigint; count: number } | undefined;
-  /** Replayed output to pass over after a restart: chunks up to the stored cursor. */
-  private skip: { nanos: bigint; count: number } | undefined;
+  /** Per stream, where its output is: the last chunk's stamp and how many chunks of the stream carried it. */
+  private readonly positions: Partial<Record<LogStream, { ts: string; nanos: bigint; count: number }>> = {};
+  /** Per stream, replayed output to pass over after a restart: its chunks up to the stored cursor… */
+  private readonly skip: Partial<Record<LogStream, { nanos: bigint; count: number }>> = {};
+  /** …and that cursor's position, which the stream keeps until it is past it. */
+  private readonly resumeAt: Partial<Record<LogStream, StreamPosition>> = {};
   /** The newest point where no stream had half a line: what the persisted cursor may say. */
   private clean: LogCursor | undefined;
   private lastSaved: LogCursor | undefined;
@@ -92,9 +103,14 @@ export class ContainerLog {
     this.options = { ...DEFAULT_CONTAINER_LOG_OPTIONS, ...options };
     this.seq = from?.seq ?? 0;
     if (from) {
-      const nanos = timestampNanos(from.ts);
-      this.skip = { nanos, count: from.atTs };
-      this.position = { ts: from.ts, nanos, count: 0 };
+      for (const stream of STREAMS) {
+        const at = from[stream];
+        if (!at) continue;
+        const nanos = timestampNanos(at.ts);
+        this.skip[stream] = { nanos, count: at.atTs };
+        this.positions[stream] = { ts: at.ts, nanos, count: 0 };
+        this.resumeAt[stream] = at;
+      }
       this.clean = this.lastSaved = from;
     }
   }
@@ -104,36 +120,44 @@ export class ContainerLog {
     return this.seq;
   }
 
-  /** Where to ask the runtime to start: at the stored stamp (it is inclusive; the rest is skipped here). */
+  /**
+   * Where to ask the runtime to start (it is inclusive; what was shipped is passed over here): the
+   * earliest stream position of the cursor, earlier still when a stream had no output yet.
+   */
   get since(): string | undefined {
-    return this.clean?.ts;
+    const seen = STREAMS.flatMap((s) => (this.clean?.[s] ? [timestampNanos(this.clean[s].ts)] : []));
+    if (seen.length === 0) return undefined;
+    const earliest = seen.reduce((a, b) => (a < b ? a : b));
+    return nanosTimestamp(seen.length < STREAMS.length ? earliest - UNSEEN_STREAM_MARGIN_NANOS : earliest);
   }
 
   accept(chunks: LogChunk[]): void {
     for (const chunk of chunks) {
-      const nanos = chunk.ts === this.position?.ts ? this.position.nanos : timestampNanos(chunk.ts);
-      if (this.skip) {
-        if (nanos < this.skip.nanos) continue;
-        if (nanos === this.skip.nanos && this.position!.count < this.skip.count) {
-          this.position!.count++;
+      const stream = chunk.stream;
+      let at = this.positions[stream];
+      const nanos = chunk.ts === at?.ts ? at.nanos : timestampNanos(chunk.ts);
+      const skip = this.skip[stream];
+      if (skip) {
+        if (nanos < skip.nanos) continue;
+        if (nanos === skip.nanos && at!.count < skip.count) {
+          at!.count++;
           continue;
         }
-        this.skip = undefined;
+        delete this.skip[stream];
       }
-      if (this.position && this.position.nanos === nanos) this.position.count++;
-      else this.position = { ts: chunk.ts, nanos, count: 1 };
-      for (const line of this.splitters[chunk.stream].push(chunk.data)) this.add({ ts: chunk.ts, stream: chunk.stream, ...line });
-      if (!this.splitters.stdout.pending && !this.splitters.stderr.pending) this.clean = { ts: chunk.ts, atTs: this.position.count, seq: this.seq };
+      if (at && at.nanos === nanos) at.count++;
+      else this.positions[stream] = at = { ts: chunk.ts, nanos, count: 1 };
+      for (const line of this.splitters[stream].push(chunk.data)) this.add({ ts: chunk.ts, stream, ...line });
+      if (this.isClean()) this.clean = this.cursorHere();
     }
   }
 
   /** The output ended (the container stopped): its unfinished lines are lines, then everything is sent. */
   finish(): void {
-    const ts = this.position?.ts;
-    for (const stream of ['stdout', 'stderr'] as const) {
-      for (const line of this.splitters[stream].end()) this.add({ ts: ts!, stream, ...line });
+    for (const stream of STREAMS) {
+      for (const line of this.splitters[stream].end()) this.add({ ts: this.positions[stream]!.ts, stream, ...line });
     }
-    if (this.position) this.clean = { ts: this.position.ts, atTs: this.position.count, seq: this.seq };
+    if (STREAMS.some((s) => this.positions[s])) this.clean = this.cursorHere();
     this.flush();
   }
 
@@ -184,7 +208,8 @@ export class ContainerLog {
   }
 
   private report(cursor: LogCursor): void {
-    if (cursor.seq === this.lastSaved?.seq && cursor.ts === this.lastSaved.ts && cursor.atTs === this.lastSaved.atTs) return;
+    const same = (a?: StreamPosition, b?: StreamPosition) => a?.ts === b?.ts && a?.atTs === b?.atTs;
+    if (cursor.seq === this.lastSaved?.seq && STREAMS.every((s) => same(cursor[s], this.lastSaved![s]))) return;
     this.lastSaved = cursor;
     this.deps.onCursor(cursor);
   }
@@ -197,6 +222,17 @@ export class ContainerLog {
 
   private isClean(): boolean {
     return !this.splitters.stdout.pending && !this.splitters.stderr.pending;
+  }
+
+  /** The cursor of what was read so far; a stream still passing over replayed output stays at its stored position. */
+  private cursorHere(): LogCursor {
+    const cursor: LogCursor = { seq: this.seq };
+    for (const stream of STREAMS) {
+      const at = this.positions[stream];
+      if (this.skip[stream]) cursor[stream] = this.resumeAt[stream];
+      else if (at) cursor[stream] = { ts: at.ts, atTs: at.count };
+    }
+    return cursor;
   }
 
   private add(line: Omit<LogLine, 'seq'>, marker?: Gap): void {

@@ -7,19 +7,39 @@ import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
- * Everything up to and including the `atTs`-th output chunk stamped `ts` (the runtime's stamp,
- * RFC 3339 with nanoseconds) has been shipped, numbered up to `seq`. Counting chunks at the stamp
- * tells apart output written within one clock tick, which a timestamp alone cannot.
+ * Everything of one stream up to and including its `atTs`-th output chunk stamped `ts` (the
+ * runtime's stamp, RFC 3339 with nanoseconds) has been shipped. Counting chunks at the stamp tells
+ * apart output written within one clock tick, which a timestamp alone cannot.
  */
-export interface LogCursor {
+export interface StreamPosition {
   ts: string;
   atTs: number;
-  seq: number;
 }
 
-function isCursor(v: unknown): v is LogCursor {
-  const c = v as LogCursor;
-  return typeof c?.ts === 'string' && Number.isInteger(c.atTs) && c.atTs >= 0 && Number.isInteger(c.seq) && c.seq >= 0;
+/**
+ * Where a container's log shipping stopped: the last seq handed out and, per stream, the position
+ * reached. Per stream, because Docker stamps each stream as it reads it and writes both into one
+ * file: within a stream the stamps only grow, across the two a chunk may land after one stamped later.
+ * A stream with no position had no output before the cursor.
+ */
+export interface LogCursor {
+  seq: number;
+  stdout?: StreamPosition;
+  stderr?: StreamPosition;
+}
+
+const isPosition = (p: unknown): p is StreamPosition => {
+  const v = p as StreamPosition;
+  return typeof v?.ts === 'string' && Number.isInteger(v.atTs) && v.atTs >= 0;
+};
+
+/** A stored cursor; the earlier one-position form ({ts, atTs, seq}) stands for both streams. */
+function toCursor(v: unknown): LogCursor | undefined {
+  const c = v as LogCursor & Partial<StreamPosition>;
+  if (!Number.isInteger(c?.seq) || c.seq < 0) return undefined;
+  if (isPosition(c)) return { seq: c.seq, stdout: { ts: c.ts, atTs: c.atTs }, stderr: { ts: c.ts, atTs: c.atTs } };
+  if ((c.stdout !== undefined && !isPosition(c.stdout)) || (c.stderr !== undefined && !isPosition(c.stderr))) return undefined;
+  return { seq: c.seq, ...(c.stdout ? { stdout: c.stdout } : {}), ...(c.stderr ? { stderr: c.stderr } : {}) };
 }
 
 const SAFE_ID = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -38,8 +58,7 @@ export class LogCursorStore {
 
   async load(containerId: string): Promise<LogCursor | undefined> {
     try {
-      const parsed: unknown = JSON.parse(await readFile(this.file(containerId), 'utf8'));
-      return isCursor(parsed) ? parsed : undefined;
+      return toCursor(JSON.parse(await readFile(this.file(containerId), 'utf8')));
     } catch {
       return undefined;
     }

@@ -45,6 +45,12 @@ export function timestampNanos(ts: string): bigint {
   return seconds * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
 }
 
+/** Nanoseconds since the epoch -> RFC 3339 (UTC, nine fraction digits), as timestampNanos reads it. */
+export function nanosTimestamp(nanos: bigint): string {
+  const seconds = nanos / 1_000_000_000n;
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${String(nanos % 1_000_000_000n).padStart(9, '0')}Z`;
+}
+
 /** The Engine's `since` query value: "<seconds>.<nanoseconds>" (it keeps output stamped at or after it). */
 export function dockerSince(ts: string): string {
   const ns = timestampNanos(ts);
