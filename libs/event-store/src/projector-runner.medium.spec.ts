@@ -179,4 +179,54 @@ describe('ProjectorRunner', () => {
       expect(new Set(row.applied_ids).size).toBe(8);
     }
   });
+  it('moves a projector past events it does not handle without a transaction, and still applies every event it handles exactly once', async () => {
+    await pool.query(summaryTable('summary_skip'));
+    const projector = streamSummaries('summary-skip', 'summary_skip');
+    const runner = newRunner([projector]);
+    runner.start();
+    const first = await store.append('skip-0', 'test', 'no_stream', [{ type: 'Opened', data: {} }]);
+    await runner.waitFor(first);
+    const stored = await checkpointOf('summary-skip');
+    expect(stored).toEqual(cursorOfAppend(first));
+
+    // Events of a type it does not handle: waitFor resolves, and its checkpoint row is not written.
+    let last: AppendResult | undefined;
+    for (let i = 0; i < 20; i++) {
+      last = await store.append(`skip-other-${i}`, 'test', 'no_stream', [{ type: 'Ignored', data: {} }]);
+      await runner.waitFor(last);
+    }
+    expect(await checkpointOf('summary-skip')).toEqual(stored);
+
+    // A handled event after them is applied once, and the stored checkpoint jumps to it.
+    const noted = await store.append('skip-0', 'test', 1, [{ type: 'Noted', data: { note: 'after;' } }]);
+    await runner.waitFor(noted);
+    expect(await checkpointOf('summary-skip')).toEqual(cursorOfAppend(noted));
+    expect((await contents('summary_skip')).filter((r) => r.stream_id.startsWith('skip-'))).toEqual([{ stream_id: 'skip-0', events: 2, last_version: 2, notes: 'after;', applied_ids: expect.any(Array) }]);
+    await runner.stop();
+
+    // Another process starting from the table's checkpoint applies nothing again.
+    const again = newRunner([streamSummaries('summary-skip', 'summary_skip')]);
+    await again.catchUp();
+    expect((await contents('summary_skip')).filter((r) => r.stream_id.startsWith('skip-'))).toEqual([{ stream_id: 'skip-0', events: 2, last_version: 2, notes: 'after;', applied_ids: expect.any(Array) }]);
+  });
+
+  it('reads from the table when another replica moved the checkpoint after this one skipped ahead', async () => {
+    await pool.query(summaryTable('summary_moved'));
+    const a = newRunner([streamSummaries('summary-moved', 'summary_moved')]);
+    a.start();
+    const opened = await store.append('moved-0', 'test', 'no_stream', [{ type: 'Opened', data: {} }]);
+    await a.waitFor(opened);
+    const skippedTo = await store.append('moved-other', 'test', 'no_stream', [{ type: 'Ignored', data: {} }]);
+    await a.waitFor(skippedTo);
+    await a.stop();
+    // Replica B applies a handled event and stores its checkpoint; then A runs again from its memory.
+    const noted = await store.append('moved-0', 'test', 1, [{ type: 'Noted', data: { note: 'b;' } }]);
+    const b = newRunner([streamSummaries('summary-moved', 'summary_moved')]);
+    await b.catchUp();
+    const later = await store.append('moved-0', 'test', 2, [{ type: 'Noted', data: { note: 'a;' } }]);
+    a.start();
+    await a.waitFor(later);
+    expect((await contents('summary_moved')).filter((r) => r.stream_id.startsWith('moved-'))).toEqual([{ stream_id: 'moved-0', events: 3, last_version: 3, notes: 'b;a;', applied_ids: expect.any(Array) }]);
+    expect(compareCursors(await checkpointOf('summary-moved'), cursorOfAppend(noted))).toBeGreaterThan(0);
+  });
 });

@@ -35,6 +35,8 @@ export interface WakeSource {
 const DEFAULT_RETRY: BackoffOptions = { minMs: 100, maxMs: 10_000, jitter: 0.2 };
 /** catchUp warns when events have been held back behind a transaction in flight for this long. */
 const HELD_BACK_WARNING_MS = 5_000;
+/** A projector that only skipped events writes its checkpoint at most this often (so a restart need not read them again). */
+const SKIPPED_CHECKPOINT_WRITE_MS = 30_000;
 
 interface CheckpointRow {
   transaction_id: string;
@@ -49,6 +51,8 @@ export class ProjectorRunner {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly checkpoints = new Map<string, Cursor>();
+  /** Each projector's checkpoint as this process last read or wrote it in the table, and when. */
+  private readonly stored = new Map<string, { cursor: Cursor; at: number }>();
   private readonly progressListeners = new Set<() => void>();
   private readonly failures = new Map<string, { attempts: number; retryAt: number }>();
   private readonly wake = new WakeSignal();
@@ -129,6 +133,7 @@ export class ProjectorRunner {
           projector.name,
         ]);
       });
+      this.saved(projector.name, START);
       this.advanced(projector.name, START);
       this.logger.info({ projector: projector.name }, 'projector reset; replaying every event');
       await this.catchUpOne(projector);
@@ -158,10 +163,14 @@ export class ProjectorRunner {
   private async runLoop(signal: AbortSignal): Promise<void> {
     const blockedRetry = new BlockedRetry();
     while (!signal.aborted) {
+      const skip = await this.skipUnhandled().catch((err: unknown) => {
+        this.logger.error({ err }, 'reading ahead for the projectors failed; each reads on its own');
+        return { skipped: new Set<string>(), more: false };
+      });
       // Projectors own separate tables and checkpoints: their batches run side by side, so a read
       // model is current after the slowest projector's batch, not after the sum of all of them.
-      const steps = await Promise.all(this.projectors.map((projector) => this.step(projector, signal)));
-      const more = steps.some((s) => s.more);
+      const steps = await Promise.all(this.projectors.filter((p) => !skip.skipped.has(p.name)).map((projector) => this.step(projector, signal)));
+      const more = skip.more || steps.some((s) => s.more);
       const blocked = steps.some((s) => s.blocked);
       const progressed = steps.some((s) => s.progressed);
       const blockedMs = blockedRetry.next(blocked, progressed);
@@ -189,6 +198,44 @@ export class ProjectorRunner {
     }
   }
 
+  /**
+   * One read for every projector instead of one transaction each: a projector whose `handles` occur
+   * in none of the events after its checkpoint moves past them in memory, with no transaction. Most
+   * appends concern one or two read models; without this every append cost each projector a
+   * transaction (lock, read, write, commit), and the pool served them before any request. Its stored
+   * checkpoint catches up on its next real batch, or after SKIPPED_CHECKPOINT_WRITE_MS.
+   */
+  private async skipUnhandled(): Promise<{ skipped: Set<string>; more: boolean }> {
+    const skipped = new Set<string>();
+    const now = this.clock.now().getTime();
+    const candidates = this.projectors.filter((p) => p.handles && this.checkpoints.has(p.name) && this.stored.has(p.name) && !this.failures.has(p.name));
+    if (candidates.length === 0) return { skipped, more: false };
+    const from = candidates.map((p) => this.checkpoints.get(p.name)!).reduce((low, c) => (compareCursors(c, low) < 0 ? c : low));
+    const { events, next } = await readAllOn(this.pool, from, this.batchSize);
+    for (const projector of candidates) {
+      const checkpoint = this.checkpoints.get(projector.name)!;
+      const handles = new Set(projector.handles);
+      if (events.some((e) => handles.has(e.type) && compareCursors(e, checkpoint) > 0)) continue;
+      if (compareCursors(next, checkpoint) > 0) this.advanced(projector.name, next);
+      const stored = this.stored.get(projector.name)!;
+      const due = now - stored.at >= SKIPPED_CHECKPOINT_WRITE_MS && compareCursors(this.checkpoints.get(projector.name)!, stored.cursor) > 0;
+      if (!due) skipped.add(projector.name);
+    }
+    return { skipped, more: events.length === this.batchSize };
+  }
+
+  /**
+   * Where a batch starts: the locked checkpoint, or further on where this process skipped events the
+   * projector does not handle — only while the stored checkpoint is still the one it last saw (another
+   * replica's batch or a rebuild moved it otherwise, and then the table's word holds).
+   */
+  private resumeFrom(name: string, locked: Cursor): Cursor {
+    const known = this.stored.get(name);
+    const inMemory = this.checkpoints.get(name);
+    if (!known || !inMemory || compareCursors(known.cursor, locked) !== 0) return locked;
+    return compareCursors(inMemory, locked) > 0 ? inMemory : locked;
+  }
+
   private nextWaitMs(): number {
     let ms = this.opts.pollIntervalMs ?? Infinity;
     for (const f of this.failures.values()) ms = Math.min(ms, f.retryAt - this.clock.now().getTime());
@@ -201,13 +248,14 @@ export class ProjectorRunner {
    */
   private async processBatch(projector: Projector): Promise<{ count: number; blocked: boolean }> {
     const { count, checkpoint, blocked } = await inTransaction(this.pool, async (client) => {
-      const from = await this.lockCheckpoint(client, projector.name);
+      const locked = await this.lockCheckpoint(client, projector.name);
+      const from = this.resumeFrom(projector.name, locked);
       const { events, next, blocked } = await readAllOn(client, from, this.batchSize);
       const handles = projector.handles ? new Set(projector.handles) : undefined;
       for (const event of events) {
         if (!handles || handles.has(event.type)) await projector.apply(event, client);
       }
-      if (events.length > 0) {
+      if (compareCursors(next, locked) !== 0) {
         await client.query(
           `UPDATE projection_checkpoints SET transaction_id = $2::xid8, global_position = $3::bigint, updated_at = now() WHERE name = $1`,
           [projector.name, next.transactionId, next.position],
@@ -215,6 +263,7 @@ export class ProjectorRunner {
       }
       return { count: events.length, checkpoint: next, blocked };
     });
+    this.saved(projector.name, checkpoint);
     this.advanced(projector.name, checkpoint);
     if (count > 0) this.logger.debug({ projector: projector.name, events: count, checkpoint }, 'projector applied a batch');
     return { count, blocked };
@@ -234,7 +283,15 @@ export class ProjectorRunner {
       `SELECT name, transaction_id::text AS transaction_id, global_position::text AS position FROM projection_checkpoints WHERE name = ANY($1)`,
       [this.projectors.map((p) => p.name)],
     );
-    for (const row of rows) this.advanced(row.name, { transactionId: row.transaction_id, position: row.position });
+    for (const row of rows) {
+      const cursor = { transactionId: row.transaction_id, position: row.position };
+      this.saved(row.name, cursor);
+      this.advanced(row.name, cursor);
+    }
+  }
+
+  private saved(name: string, cursor: Cursor): void {
+    this.stored.set(name, { cursor, at: this.clock.now().getTime() });
   }
 
   private hasReached(name: string, cursor: Cursor): boolean {
