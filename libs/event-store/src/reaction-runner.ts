@@ -10,6 +10,7 @@
  * on a connection of its own) while it works, and another replica takes over when that connection dies.
  */
 import type { Pool } from 'pg';
+import { systemClock, type Clock } from '@berth/core';
 import { backoffDelay, delay, type BackoffOptions } from './backoff';
 import { noopLogger, type Logger } from './logger';
 import type { Cursor, ReadAllResult, StoredEvent } from './types';
@@ -43,7 +44,12 @@ export interface ReactionRunnerOptions {
   /** Backoff for a failing handler; default 100 ms doubling to 30 s. */
   retry?: BackoffOptions;
   logger?: Logger;
+  /** Paces checkpoint writes past unhandled events; default the system clock. */
+  clock?: Clock;
 }
+
+/** Past events a reaction does not handle, its checkpoint is written at most this often (handled events: each time). */
+const UNHANDLED_CHECKPOINT_WRITE_MS = 30_000;
 
 const DEFAULT_RETRY: BackoffOptions = { minMs: 100, maxMs: 30_000, jitter: 0.2 };
 
@@ -97,17 +103,31 @@ export class ReactionRunner {
 
   private async loop(reaction: Reaction, signal: AbortSignal): Promise<void> {
     const lock = this.opts.lockOf(reaction.name);
+    const clock = this.opts.clock ?? systemClock;
     const pollMs = this.opts.pollIntervalMs ?? 1_000;
     const handles = new Set(reaction.handles);
     const blockedRetry = new BlockedRetry();
     let failures = 0;
+    // While this replica holds the lock throughout, nobody else moves the checkpoint: it is kept here,
+    // and written at once after a handled event, lazily after unhandled ones.
+    let position: Cursor | undefined;
+    let unsaved = false;
+    let savedAt = 0;
+    const save = async (cursor: Cursor) => {
+      await this.saveCheckpoint(reaction.name, cursor);
+      unsaved = false;
+      savedAt = clock.now().getTime();
+    };
     while (!signal.aborted) {
       try {
+        const heldBefore = lock.isHeld();
         if (!(await lock.tryAcquire())) {
+          position = undefined;
           await delay(pollMs, signal);
           continue;
         }
-        let cursor = (await this.checkpoint(reaction.name)) ?? { transactionId: '0', position: '0' };
+        if (!heldBefore) position = undefined;
+        let cursor = position ?? (await this.checkpoint(reaction.name)) ?? { transactionId: '0', position: '0' };
         const batchSize = this.opts.batchSize ?? 200;
         const { events, next, blocked } = await this.source.readAll(cursor, batchSize);
         for (const event of events) {
@@ -115,23 +135,27 @@ export class ReactionRunner {
           if (handles.has(event.type)) {
             await reaction.handle(event);
             cursor = { transactionId: event.transactionId, position: event.position };
-            await this.saveCheckpoint(reaction.name, cursor);
+            await save(cursor);
           }
         }
         if (!signal.aborted && lock.isHeld() && events.length > 0 && (next.position !== cursor.position || next.transactionId !== cursor.transactionId)) {
           cursor = next;
-          await this.saveCheckpoint(reaction.name, cursor);
+          unsaved = true;
         }
+        if (unsaved && lock.isHeld() && (signal.aborted || clock.now().getTime() - savedAt >= UNHANDLED_CHECKPOINT_WRITE_MS)) await save(cursor);
+        position = lock.isHeld() ? cursor : undefined;
         if (failures > 0) this.logger.info({ reaction: reaction.name }, 'reaction recovered');
         failures = 0;
         const retryMs = blockedRetry.next(blocked === true, events.length > 0);
         if (events.length < batchSize) await this.wake.wait(Math.min(pollMs, retryMs), signal);
       } catch (err) {
+        position = undefined;
         const retryInMs = backoffDelay(failures++, this.opts.retry ?? DEFAULT_RETRY);
         this.logger.error({ err, reaction: reaction.name, attempts: failures, retryInMs }, 'reaction failed; the same event is handled again after a backoff');
         await delay(retryInMs, signal);
       }
     }
+    if (unsaved && position && lock.isHeld()) await save(position).catch(() => undefined);
   }
 
   private async saveCheckpoint(name: string, cursor: Cursor): Promise<void> {

@@ -55,13 +55,12 @@ export class Reactions implements OnApplicationBootstrap, OnApplicationShutdown 
       logger,
     });
     this.runner.start();
+    if (this.locals.length === 0) return;
+    // One subscription for all of them: one read of the log per wake, each event to the reactions
+    // that handle it, in order.
     const head = await this.store.headCursor();
-    for (const reaction of this.locals) {
-      const handles = new Set(reaction.handles);
-      this.subscriptions.push(
-        this.store.subscribe(head, (events) => this.handleLocally(reaction, events), { filter: (type) => handles.has(type), logger }),
-      );
-    }
+    const handled = new Set(this.locals.flatMap((r) => r.handles));
+    this.subscriptions.push(this.store.subscribe(head, (events) => this.handleLocally(events), { filter: (type) => handled.has(type), logger }));
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -74,13 +73,16 @@ export class Reactions implements OnApplicationBootstrap, OnApplicationShutdown 
     return this.runner?.checkpoint(name);
   }
 
-  /** Per event: one failing event is logged and does not hold the others back (these only push to sockets). */
-  private async handleLocally(reaction: Reaction, events: StoredEvent[]): Promise<void> {
+  /** Per event and reaction: one failing event is logged and holds nothing back (these only push to sockets). */
+  private async handleLocally(events: StoredEvent[]): Promise<void> {
     for (const event of events) {
-      try {
-        await reaction.handle(event);
-      } catch (err) {
-        this.logger.warn({ err, reaction: reaction.name, eventType: event.type, position: event.position, msg: 'a reaction failed on an event' });
+      for (const reaction of this.locals) {
+        if (!reaction.handles.includes(event.type)) continue;
+        try {
+          await reaction.handle(event);
+        } catch (err) {
+          this.logger.warn({ err, reaction: reaction.name, eventType: event.type, position: event.position, msg: 'a reaction failed on an event' });
+        }
       }
     }
   }
