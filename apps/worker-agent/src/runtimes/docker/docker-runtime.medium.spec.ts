@@ -219,6 +219,26 @@ describe.skipIf(!hasDocker)('DockerRuntime (real Docker Engine)', () => {
       const before = seen.filter((e) => e.at.getTime() >= first!.at.getTime() && e.deploymentId !== 'd-marker');
       expect(again.filter((e) => e.deploymentId !== 'd-marker')).toEqual(before);
     });
+
+    it("stats count the restarts its restart policy made, also when read from the Engine", async () => {
+      // Exits with 1 after 2 s on its first run, then serves: the container's filesystem outlives a restart.
+      const once = `if [ -f /tmp/ran ]; then exec busybox httpd -f -p ${FIXTURE_APP_PORT} -h /www; else touch /tmp/ran; busybox sleep 2; exit 1; fi`;
+      const dockerfile = `FROM ${BUSYBOX_IMAGE}\nCOPY index.html /www/index.html\nCMD ${JSON.stringify(['busybox', 'sh', '-c', once])}\n`;
+      const image = await runtime.build({ type: 'git', appId, contextDir: await context('healthy', dockerfile), dockerfilePath: 'Dockerfile', tag: imageTag(appId, `once-${run}`) }, () => undefined);
+      const engineStats = new DockerRuntime({ docker, logger, statsSource: 'engine' });
+      const watcher = engineStats.watchExits(workerId, {}, () => undefined);
+      try {
+        const { containerId, hostPort } = await engineStats.start(spec(image, 'd-once'));
+        const target = { containerId, appId, deploymentId: 'd-once' };
+        expect((await engineStats.sampleStats([target]))[0]).toMatchObject({ containerId, restarts: 0 });
+        await exitsOf(containerId, 1);
+        const health = await waitUntilHealthy({ hostPort, path: '/', deadlineMs: 10_000 }, { ...timeFrom(systemClock), probe: httpProbe, containerState: () => engineStats.state(containerId) });
+        expect(health.healthy).toBe(true);
+        expect((await engineStats.sampleStats([target]))[0]).toMatchObject({ containerId, restarts: 1 });
+      } finally {
+        watcher.stop();
+      }
+    });
   });
 
   it('stops and removes; a container that is already gone is not an error', async () => {
