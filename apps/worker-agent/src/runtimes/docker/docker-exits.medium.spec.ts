@@ -40,7 +40,12 @@ async function startRelay(socketPath: string) {
       refusing = refuse;
       for (const s of open) s.destroy();
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        refusing = true;
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
