@@ -62,6 +62,7 @@ export class ExitTracker {
         this.killed.delete(containerId);
         return undefined;
       case 'kill':
+        // Whatever the signal: `docker stop` sends the image's STOPSIGNAL (nginx: SIGQUIT), not always SIGTERM.
         this.killed.add(containerId);
         return undefined;
       case 'die': {
