@@ -1,7 +1,7 @@
 /**
  * Alerts through real processes: the control plane and a worker agent as processes, a real Docker
  * Engine running the app, and a real local HTTP receiver for the notifications. crashloop resolving
- * after the app stayed up for 5 minutes is covered with a fake clock (alerts.medium.spec.ts).
+ * after the app stayed up for 5 minutes is covered with injected time (alert-evaluator.spec.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBerth, type Berth } from '../support/berth';
