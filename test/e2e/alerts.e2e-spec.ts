@@ -1,8 +1,7 @@
 /**
  * Alerts through real processes: the control plane and a worker agent as processes, a real Docker
- * Engine running the app, and a real local HTTP receiver for the notifications.
- * (crashloop end to end needs the agent to report container exits (ContainerExited);
- * test/alerts.medium.spec.ts covers it from that event on.)
+ * Engine running the app, and a real local HTTP receiver for the notifications. crashloop resolving
+ * after the app stayed up for 5 minutes is covered with injected time (alert-evaluator.spec.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBerth, type Berth } from '../support/berth';
@@ -18,20 +17,25 @@ describe.skipIf(!hasDocker)('alerts end to end', { timeout: 240_000 }, () => {
   let repo: AppRepo;
   let receiver: HttpReceiver;
   let appId: string | undefined;
+  let crashingAppId: string | undefined;
+  let crashingRepo: AppRepo | undefined;
   const unique = `berth-alerts-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
 
   beforeAll(async () => {
     buildDist();
     await ensureBusyboxImage();
     receiver = await startHttpReceiver();
-    berth = await startBerth({ agentEnv: { BERTH_HEALTH_CHECK_DEADLINE_MS: '5000' } });
+    // A poller tick every second: were it to fire crashloop again, the test would see it.
+    berth = await startBerth({ agentEnv: { BERTH_HEALTH_CHECK_DEADLINE_MS: '5000' }, controlPlaneEnv: { BERTH_ALERT_TICK_MS: '1000' } });
     repo = await createAppRepo({ message: `${unique} broken`, behaviour: 'never-listens' });
   }, 180_000);
 
   afterAll(async () => {
     await berth?.close();
     if (appId) await removeAppImages(appId).catch(() => undefined);
+    if (crashingAppId) await removeAppImages(crashingAppId).catch(() => undefined);
     await repo?.remove();
+    await crashingRepo?.remove();
     await receiver?.close();
   });
 
@@ -71,5 +75,40 @@ describe.skipIf(!hasDocker)('alerts end to end', { timeout: 240_000 }, () => {
     expect(receiver.requests.filter((r) => r.path === '/offline').map((r) => JSON.parse(r.body).event)).toEqual(['alert.fired', 'alert.resolved']);
     const incidents = (await berth.api(`/api/apps/${appId}/alerts`)).body;
     expect(incidents[0]).toMatchObject({ ruleId: rule.body.id, kind: 'offline', state: 'resolved' });
+  });
+
+  it('an app that exits on start is restarted by the Engine; its exits fire crashloop, told once', async () => {
+    crashingRepo = await createAppRepo({ message: `${unique} crashing`, behaviour: 'exits' });
+    const created = await berth.api('/api/apps', { json: { name: 'crashing', source: { type: 'git', repoUrl: crashingRepo.url, branch: 'main' }, port: 8080, memoryMb: 64 } });
+    expect(created.status).toBe(201);
+    crashingAppId = created.body.id as string;
+    const rule = await berth.api(`/api/apps/${crashingAppId}/alert-rules`, { json: { kind: 'crashloop', channels: [{ type: 'webhook', url: `${receiver.url}/crashloop` }] } });
+    expect(rule.status).toBe(201);
+
+    const deploying = await berth.api(`/api/apps/${crashingAppId}/deployments`, { method: 'POST' });
+    const failed = await berth.waitDeployment(deploying.body.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.reason).toMatch(/^container exited with code 3 before becoming healthy \(restarted \d+ times\)$/);
+
+    const fired = await eventually('the crashloop notification', async () => (receiver.acknowledged('/crashloop').length >= 1 ? receiver.acknowledged('/crashloop') : undefined), 60_000);
+    expect(JSON.parse(fired[0].body)).toMatchObject({ event: 'alert.fired', kind: 'crashloop', appId: crashingAppId, ruleId: rule.body.id });
+    const incidents = (await berth.api(`/api/apps/${crashingAppId}/alerts`)).body;
+    expect(incidents).toMatchObject([{ ruleId: rule.body.id, kind: 'crashloop', state: 'firing', value: expect.any(Number) }]);
+    expect(incidents[0].value).toBeGreaterThanOrEqual(3);
+    // Each exit the agent saw is one ContainerExited, with the app's exit code; Berth removing the
+    // failed container is not among them.
+    const events: { type: string; streamId: string; data: { exitCode: number } }[] = [];
+    for (let after = ''; ; ) {
+      const page = (await berth.api(`/api/events?limit=1000${after ? `&after=${encodeURIComponent(after)}` : ''}`)).body;
+      events.push(...page.events);
+      if (page.events.length < 1000) break;
+      after = page.next;
+    }
+    const exits = events.filter((e) => e.type === 'ContainerExited' && e.streamId === `deployment-${deploying.body.id}`);
+    expect(exits.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(exits.map((e) => e.data.exitCode))).toEqual(new Set([3]));
+    // Bounded wait to prove an absence: several poller ticks (1 s) and the outbox's retries find nothing more to tell.
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(receiver.requests.filter((r) => r.path === '/crashloop').map((r) => JSON.parse(r.body).event)).toEqual(['alert.fired']);
   });
 });

@@ -1,9 +1,12 @@
 /**
  * The whole agent (config -> Docker runtime, git, job runner, connection) against a stand-in
  * control plane: deploy over the wire, stop the agent (the app keeps serving), start it again
- * (hello names the container; the re-sent job adopts it instead of starting a duplicate).
+ * (hello names the container; the re-sent job adopts it instead of starting a duplicate); the app's
+ * crashes are reported, also one that happened while the agent was down.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { AgentConfig } from '@berth/config';
 import { LABELS } from '@berth/contracts';
 import type { AdoptedContainer, JobSpec } from '@berth/contracts';
@@ -18,6 +21,15 @@ import { startFakeControlPlane } from './connection/fake-control-plane.testing';
 import type { FakeControlPlane } from './connection/fake-control-plane.testing';
 
 const hasDocker = requireDockerOrSkip();
+
+/**
+ * Ends the app from inside its container (SIGTERM to every process but the init and the caller): the
+ * app dies of it and the container exits with 143, without anybody stopping the container.
+ */
+async function crashApp(containerId: string): Promise<void> {
+  // The exec may be cut off by the very exit it causes; what counts is the exit, awaited by the caller.
+  await promisify(execFile)('docker', ['exec', containerId, 'busybox', 'kill', '-TERM', '-1']).catch(() => undefined);
+}
 
 describe.skipIf(!hasDocker)('worker agent process wiring (real Docker, stand-in control plane)', () => {
   const run = randomBytes(4).toString('hex');
@@ -88,4 +100,39 @@ describe.skipIf(!hasDocker)('worker agent process wiring (real Docker, stand-in 
     const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.app}=${appId}`] } });
     expect(containers.map((c) => c.Id)).toEqual([containerId]);
   }, 60_000);
+
+  it('reports each crash of the app with its exit code, also one while the agent was down; the Engine restarts it', async () => {
+    expect(agent).toBeDefined();
+    const deploymentId = job().deploymentId;
+    const [container] = await docker.listContainers({ filters: { label: [`${LABELS.app}=${appId}`] } });
+    const containerId = container!.Id;
+    const exitOf = (from: number) => cp.waitFor((r) => r.event === 'container:exited' && r.msg.containerId === containerId, from);
+
+    let mark = cp.received.length;
+    await crashApp(containerId);
+    const first = await exitOf(mark);
+    expect(first.msg).toEqual({ deploymentId, appId, containerId, exitCode: 143, at: expect.any(String) });
+
+    await agent!.stop();
+    agent = undefined;
+    await waitRestarted(containerId, 1);
+    await crashApp(containerId);
+    await waitRestarted(containerId, 2);
+    mark = cp.received.length;
+    agent = await startAgent(config(), pino({ level: 'silent' }));
+    const missed = await cp.waitFor((r) => r.event === 'container:exited' && r.msg.at !== first.msg.at, mark);
+    expect(missed.msg).toMatchObject({ deploymentId, containerId, exitCode: 143 });
+    expect(Date.parse(missed.msg.at as string)).toBeGreaterThan(Date.parse(first.msg.at as string));
+    expect((await docker.getContainer(containerId).inspect()).State.Running).toBe(true);
+  }, 60_000);
 });
+
+/** Resolves once the Engine restarted the container `n` times and it runs again. */
+async function waitRestarted(containerId: string, n: number): Promise<void> {
+  for (;;) {
+    const info = await docker.getContainer(containerId).inspect();
+    if (info.RestartCount >= n && info.State.Running && !info.State.Restarting) return;
+    // The Engine tells no one when a restart finishes; look again shortly.
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

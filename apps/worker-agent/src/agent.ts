@@ -16,6 +16,7 @@ import { createLocalProxy } from './proxy/local-proxy';
 import { DockerRuntime, dockerClient } from './runtimes/docker/docker-runtime';
 import type { Runtime, RuntimeContainer } from './runtimes/runtime';
 import { AgentTelemetry } from './telemetry/agent-telemetry';
+import { ExitReporter } from './telemetry/exit-reporter';
 
 export const AGENT_VERSION = '0.1.0';
 /** On shutdown: how long running jobs may finish, then how long queued results may drain. */
@@ -69,6 +70,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
     workerId: () => workerId,
     statsIntervalMs: config.statsIntervalMs ?? 5_000,
   });
+  // Exits are never dropped from the outbox: each one counts towards a crash loop.
+  const exits = new ExitReporter({ runtime: rt, sink: { send: (kind, msg, opts) => connection.send(kind, msg, opts) }, workDir: config.workDir, logger });
   const proxy = createLocalProxy(config.proxy, logger.child({ component: 'proxy' }));
 
   const connection = new AgentConnection({
@@ -92,6 +95,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
       runner ??= new JobRunner({ runtime: rt, git: new Git(config.workDir, logger), reporter: connection, workerId: reply.workerId, healthCheckDeadlineMs: config.healthCheckDeadlineMs, logger });
       // Every tick lists this worker's containers: started and adopted ones are followed and sampled, removed ones forgotten.
       telemetry.start();
+      void exits.start(reply.workerId).catch((err: unknown) => log.error({ err }, 'cannot watch container exits'));
     },
     onJob: (job) => (runner ? runner.submit(job) : { accepted: false }),
     // Messages are taken only after the hello reply created the runner.
@@ -134,6 +138,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
       if (!finished) log.warn('jobs still running at shutdown; the control plane will send them again');
       // Whole log lines read so far go into the outbox, and every log cursor is written.
       await telemetry.stop();
+      await exits.stop();
       log.info(telemetry.counters, 'telemetry stopped');
       const flushed = await connection.flush(SHUTDOWN_FLUSH_MS);
       if (!flushed) log.warn({ queued: connection.pendingMessages }, 'closing with unsent messages');

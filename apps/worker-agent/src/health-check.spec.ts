@@ -87,4 +87,17 @@ describe('waitUntilHealthy', () => {
     expect(a.healthy || a.reason).toBe('container exited with code 137 (killed: out of memory) before becoming healthy');
     expect(b.healthy || b.reason).toBe('container disappeared before becoming healthy');
   });
+
+  it('waits through restarts by the restart policy, and stops once the container was restarted CRASHLOOP_EXITS times', async () => {
+    const restarting = (restarts: number): ContainerState => ({ exists: true, running: true, restarting: true, restarts, exitCode: 3, status: 'restarting' });
+    const runningAgain = (restarts: number): ContainerState => ({ exists: true, running: true, restarts, exitCode: 0, status: 'running' });
+    const states = [restarting(0), runningAgain(1), restarting(1), runningAgain(2), runningAgain(3)];
+    const { deps } = fakeDeps(() => refused, (n) => states[Math.min(n, states.length) - 1]!);
+    const result = await waitUntilHealthy({ hostPort: 20005, path: '/', deadlineMs: 60_000 }, deps);
+    expect(result).toMatchObject({ healthy: false, attempts: 5 });
+    if (!result.healthy) expect(result.reason).toBe('container exited with code 3 before becoming healthy (restarted 3 times)');
+
+    const recovers = fakeDeps((n) => (n >= 3 ? { ok: true, status: 200 } : refused), (n) => (n === 1 ? restarting(0) : runningAgain(1)));
+    expect(await waitUntilHealthy({ hostPort: 20006, path: '/', deadlineMs: 60_000 }, recovers.deps)).toMatchObject({ healthy: true, attempts: 3 });
+  });
 });

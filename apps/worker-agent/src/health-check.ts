@@ -1,11 +1,12 @@
 /**
  * Is a freshly started container healthy? HTTP GET http://127.0.0.1:<hostPort><path>; 2xx or 3xx
  * is healthy. Quick first tries (an app that boots in 100 ms deploys in 100 ms), then the 1 s
- * cadence of the architecture, until the deadline. A container that exits ends the wait at once.
- * Time is injected: the cadence is tested with a fake clock.
+ * cadence of the architecture, until the deadline. A container that exits for good ends the wait at
+ * once; one its restart policy keeps starting again ends it once it was restarted CRASHLOOP_EXITS times
+ * (the count that makes a crash loop). Time is injected: the cadence is tested with a fake clock.
  */
 import http from 'node:http';
-import type { Clock } from '@berth/core';
+import { CRASHLOOP_EXITS, type Clock } from '@berth/core';
 import type { ContainerState } from './runtimes/runtime';
 
 /** Delays after the first failed tries; after these, HEALTH_CHECK_INTERVAL_MS. */
@@ -45,10 +46,11 @@ function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
 }
 
-function exitReason(state: ContainerState): string {
+function exitReason(state: ContainerState, exitCode = state.exitCode): string {
   if (!state.exists) return 'container disappeared before becoming healthy';
   const oom = state.oomKilled ? ' (killed: out of memory)' : '';
-  return `container exited with code ${state.exitCode ?? 'unknown'}${oom} before becoming healthy`;
+  const restarts = state.restarts ? ` (restarted ${state.restarts} times)` : '';
+  return `container exited with code ${exitCode ?? 'unknown'}${oom} before becoming healthy${restarts}`;
 }
 
 export async function waitUntilHealthy(req: HealthCheckRequest, deps: HealthCheckDeps): Promise<HealthResult> {
@@ -57,6 +59,8 @@ export async function waitUntilHealthy(req: HealthCheckRequest, deps: HealthChec
   const started = deps.now();
   const deadline = started + req.deadlineMs;
   let last = 'no answer';
+  /** The code of its last exit, seen while it waited to be restarted (once running again, the runtime says 0). */
+  let lastExitCode: number | undefined;
   const fail = (attempts: number): HealthResult => ({
     healthy: false,
     attempts,
@@ -71,7 +75,10 @@ export async function waitUntilHealthy(req: HealthCheckRequest, deps: HealthChec
     if (result.ok) return { healthy: true, attempts: attempt, elapsedMs: deps.now() - started, status: result.status };
     last = result.detail;
     const state = await deps.containerState();
-    if (!state.running) return { healthy: false, attempts: attempt, elapsedMs: deps.now() - started, reason: exitReason(state) };
+    if (state.restarting) lastExitCode = state.exitCode;
+    if (!state.running || (state.restarts ?? 0) >= CRASHLOOP_EXITS) {
+      return { healthy: false, attempts: attempt, elapsedMs: deps.now() - started, reason: exitReason(state, state.running ? lastExitCode : state.exitCode) };
+    }
     const remaining = deadline - deps.now();
     if (remaining <= 0) return fail(attempt);
     await deps.sleep(Math.min(delayAfterAttempt(attempt), remaining));

@@ -40,6 +40,11 @@ export interface ImageBuiltMsg { jobId: string; image: string }
 export interface ContainerStartedMsg { jobId: string; containerId: string; hostPort: number }
 export interface JobSucceededMsg { jobId: string; containerId: string; hostPort: number }
 export interface JobFailedMsg { jobId: string; reason: string; logTail: string[] }
+/**
+ * A container of a deployment stopped on its own (crashed, exited, killed for memory): not stopped or
+ * removed by Berth. `at` is when the runtime saw it exit; the same exit sent again carries the same `at`.
+ */
+export interface ContainerExitedMsg { deploymentId: string; appId: string; containerId: string; exitCode: number; at: string }
 /** Runtime log lines of one app the agent dropped (its buffer was full) and has not reported yet. */
 export interface DroppedLogLines { appId: string; lines: number }
 export interface HeartbeatMsg {
@@ -64,6 +69,7 @@ export interface AgentToServer {
   'job:container-started': (msg: ContainerStartedMsg, ack: (reply: AgentAck) => void) => void;
   'job:succeeded': (msg: JobSucceededMsg, ack: (reply: AgentAck) => void) => void;
   'job:failed': (msg: JobFailedMsg, ack: (reply: AgentAck) => void) => void;
+  'container:exited': (msg: ContainerExitedMsg, ack: (reply: AgentAck) => void) => void;
 }
 
 /** The app was deleted: remove its containers and images from this worker. */

@@ -77,4 +77,6 @@ export const STATS_METRICS = [
 export const AGENT_MESSAGE = {
   logLines: 'logs:lines',
   statsSnapshots: 'stats:snapshots',
+  /** ContainerExitedMsg: one exit of a container that Berth did not stop. */
+  containerExited: 'container:exited',
 } as const;

@@ -49,8 +49,32 @@ export interface ContainerState {
   running: boolean;
   exitCode?: number;
   oomKilled?: boolean;
-  /** The runtime's own word for the state (running, exited, created, …). */
+  /** The runtime's own word for the state (running, exited, restarting, created, …). */
   status: string;
+  /** It exited and its restart policy is about to start it again (`running` stays true meanwhile). */
+  restarting?: boolean;
+  /** Times its restart policy started it again. */
+  restarts?: number;
+}
+
+/** A container of this worker that stopped on its own: not stopped or removed by Berth. */
+export interface ContainerExit {
+  containerId: string;
+  appId: string;
+  deploymentId: string;
+  exitCode: number;
+  /** When the runtime saw it exit; the same exit seen again has the same time. */
+  at: Date;
+}
+
+/** Where watching starts: exits after `since` (the runtime's own record of the past), or from now. */
+export interface ExitWatchFrom {
+  since?: Date;
+}
+
+export interface ExitWatcher {
+  /** Stops watching; exits already handed over stay handed over. */
+  stop(): void;
 }
 
 /** Beside contracts' LABELS: the commit a container's image was built from. */
@@ -137,6 +161,11 @@ export interface Runtime {
    * this call and the previous one for the same container; the first sample of a container is 0.
    */
   sampleStats(targets: StatsTarget[]): Promise<ContainerStatsSample[]>;
+  /**
+   * Calls onExit, in order, for each exit of the worker's containers that Berth did not cause (a stop
+   * or removal is not an exit), from `from` on, until stop(). Keeps watching across runtime restarts.
+   */
+  watchExits(workerId: string, from: ExitWatchFrom, onExit: (exit: ContainerExit) => void): ExitWatcher;
 }
 
 /** A runtime failure whose message is fit to show a user as a deployment's reason. */

@@ -97,22 +97,26 @@ export class LogCursorStore {
   }
 
   private async write(containerId: string, cursor: LogCursor): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const target = this.file(containerId);
-    const temp = `${target}.tmp`;
-    const handle = await open(temp, 'w');
-    try {
-      await handle.writeFile(JSON.stringify(cursor));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, target);
-    const dir = await open(this.dir, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await writeFileAtomic(this.dir, this.file(containerId), JSON.stringify(cursor));
+  }
+}
+
+/** Replaces `target` (a file in `dir`) atomically: temp file, fsync, rename, fsync the directory. */
+export async function writeFileAtomic(dir: string, target: string, text: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const temp = `${target}.tmp`;
+  const handle = await open(temp, 'w');
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, target);
+  const dirHandle = await open(dir, 'r');
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
   }
 }

@@ -159,6 +159,36 @@ describe('deploy decider', () => {
     });
   });
 
+  describe('RecordContainerExited', () => {
+    const exit = (containerId: string, at: string): DeployCommand => ({ type: 'RecordContainerExited', workerId, appId, containerId, exitCode: 3, at });
+    const exited = (containerId: string, at: string): DeploymentEvent => ({ type: 'ContainerExited', data: { deploymentId, appId, containerId, exitCode: 3, at } });
+    const t1 = '2025-01-01T00:00:01.000Z';
+    const t2 = '2025-01-01T00:00:02.500Z';
+
+    it('records each exit of the deployment\'s container once, whatever the outcome; the same exit again decides nothing', () => {
+      expect(given([requested, assigned, started, built, containerUp, succeeded]).when(exit('c1', t1))).toEqual([exited('c1', t1)]);
+      expect(given([requested, assigned, started, built, containerUp, failed]).when(exit('c1', t1))).toEqual([exited('c1', t1)]);
+      const after = [requested, assigned, started, built, containerUp, succeeded, exited('c1', t1)];
+      expect(given(after).when(exit('c1', t1))).toEqual([]);
+      expect(given(after).when(exit('c1', t2))).toEqual([exited('c1', t2)]);
+      expect(given(after).state().status).toBe('succeeded');
+    });
+
+    it('takes an exit that comes before the report of its container\'s start, while starting', () => {
+      expect(given([requested, assigned, started, built]).when(exit('c9', t1))).toEqual([exited('c9', t1)]);
+      expect(given([requested, assigned, started, built, exited('c9', t1)]).when(exit('c9', t1))).toEqual([]);
+    });
+
+    it('refuses another container, another worker, another app, or a deployment not started yet', () => {
+      const up = [requested, assigned, started, built, containerUp, succeeded];
+      expect(domainError(() => given(up).when(exit('c2', t1))).code).toBe(ErrorCode.NotFound);
+      expect(domainError(() => given(up).when({ ...exit('c1', t1), workerId: otherWorker } as DeployCommand)).code).toBe(ErrorCode.NotFound);
+      expect(domainError(() => given(up).when({ ...exit('c1', t1), appId: 'a0000000-0000-4000-8000-000000000002' } as DeployCommand)).message).toMatch(/container c1 of app .* is not deployment/);
+      expect(domainError(() => given([requested, assigned]).when(exit('c1', t1))).code).toBe(ErrorCode.NotFound);
+      expect(domainError(() => given([]).when(exit('c1', t1))).code).toBe(ErrorCode.NotFound);
+    });
+  });
+
   it('commands on a deployment that does not exist are not found', () => {
     expect(domainError(() => given([]).when({ type: 'MarkWaiting', reason: 'x' })).code).toBe(ErrorCode.NotFound);
   });

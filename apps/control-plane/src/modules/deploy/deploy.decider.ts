@@ -17,6 +17,8 @@ export type DeployCommand =
   | ({ type: 'RecordContainerStarted'; containerId: string; hostPort: number } & FromWorker)
   | ({ type: 'RecordJobSucceeded'; containerId: string; hostPort: number } & FromWorker)
   | ({ type: 'RecordJobFailed'; reason: string; logTail: string[] } & FromWorker)
+  /** The deployment's container stopped on its own (not stopped by Berth), as its worker saw it. */
+  | { type: 'RecordContainerExited'; workerId: string; appId: string; containerId: string; exitCode: number; at: string }
   /** The platform gives up on a job (e.g. its worker never answered): no worker check. */
   | { type: 'FailJob'; reason: string }
   /** The platform ends a deployment that has not finished, placed or not (e.g. its app was deleted). */
@@ -37,6 +39,8 @@ export interface DeploymentState {
   failure?: { reason: string; logTail: string[] };
   /** The worker's own result, when it came after the platform had failed the job as stuck. */
   late?: 'succeeded' | 'failed';
+  /** Per container, when (ms) its last recorded exit happened: an exit at or before it was sent again. */
+  exits?: Record<string, number>;
 }
 
 const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed']);
@@ -70,6 +74,25 @@ function sameFailure(a: DeploymentState['failure'], reason: string, logTail: str
 }
 
 /**
+ * An exit of the deployment's container on the worker holding it. Its worker sees a container that
+ * exits at once exit before its report of the start is in: while starting, an exit of a container not
+ * yet reported is taken. Exits of one container come in order, so one at or before the last recorded
+ * is a resend and decides nothing.
+ */
+function decideContainerExited(state: DeploymentState, command: Extract<DeployCommand, { type: 'RecordContainerExited' }>): DeploymentEvent[] {
+  const { deploymentId } = state;
+  const { workerId, appId, containerId, exitCode, at } = command;
+  const known = state.container?.containerId === containerId || state.exits?.[containerId] !== undefined;
+  const reportedSoon = state.status === 'starting' && state.container === undefined;
+  if (state.workerId !== workerId || state.appId !== appId || !(known || reportedSoon)) {
+    throw new DomainError(ErrorCode.NotFound, `container ${containerId} of app ${appId} is not deployment ${deploymentId}'s on this worker`);
+  }
+  const last = state.exits?.[containerId];
+  if (last !== undefined && Date.parse(at) <= last) return [];
+  return [{ type: 'ContainerExited', data: { deploymentId, appId, containerId, exitCode, at } }];
+}
+
+/**
  * Stream `deployment-<id>`: queued -> assigned -> building (git) -> starting -> succeeded | failed.
  * Terminal states are final. Agents resend results after reconnecting, so a repeated identical result
  * decides nothing; a contradicting one is refused (409).
@@ -98,8 +121,8 @@ export const deployDecider: Decider<DeploymentState, DeployCommand, DeploymentEv
       case 'JobFailed':
         return { ...state, status: 'failed', reason: event.data.reason, failure: { reason: event.data.reason, logTail: event.data.logTail } };
       case 'ContainerExited':
-        // A fact about the running container after the deployment ended; its outcome stays as it was.
-        return state;
+        // A fact about the container, not about the deployment: its outcome stays as it was.
+        return { ...state, exits: { ...state.exits, [event.data.containerId]: Date.parse(event.data.at) } };
       case 'JobResultArrivedLate':
         return { ...state, late: event.data.result };
       default:
@@ -177,6 +200,9 @@ export const deployDecider: Decider<DeploymentState, DeployCommand, DeploymentEv
         if (isTerminal(state)) throw conflict(`deployment ${deploymentId} already ${state.status}; a different result cannot replace it`);
         return [{ type: 'JobFailed', data: { deploymentId, jobId, workerId, reason, logTail } }];
       }
+
+      case 'RecordContainerExited':
+        return decideContainerExited(state, command);
 
       case 'FailJob':
         // Races with the worker's own result: whichever lands first is the outcome.

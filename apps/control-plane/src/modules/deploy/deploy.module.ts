@@ -5,6 +5,7 @@ import { AgentJobFeed } from './agent-job-feed';
 import { AppDeletedReaction } from './app-deleted.reaction';
 import { ContainerReconciliation } from './container-reconciliation';
 import { BuildLogs } from './build-logs';
+import { ContainerExits } from './container-exits';
 import { DeployController } from './deploy.controller';
 import { DeployService } from './deploy.service';
 import { DeploymentStream } from './deployment-stream';
@@ -15,13 +16,13 @@ import { StuckJobRecovery } from './stuck-job-recovery';
 
 /**
  * Deployments: the HTTP API and the scheduler's commands (DeployService), what agents report
- * (JobResults, BuildLogs — the module's agent messages), pushing jobs to agents, and the
+ * (JobResults, BuildLogs, ContainerExits — the module's agent messages), pushing jobs to agents, and the
  * `deployments` read model.
  */
 @Module({
   imports: [AppsModule, WorkersModule],
   controllers: [DeployController],
-  providers: [DeploymentsRepository, DeploymentStream, DeployService, JobResults, BuildLogs, AgentJobFeed, AppDeletedReaction, StuckJobRecovery, ContainerReconciliation, DeploymentTelemetry],
+  providers: [DeploymentsRepository, DeploymentStream, DeployService, JobResults, BuildLogs, ContainerExits, AgentJobFeed, AppDeletedReaction, StuckJobRecovery, ContainerReconciliation, DeploymentTelemetry],
   exports: [DeployService, DeploymentTelemetry],
 })
 export class DeployModule {}

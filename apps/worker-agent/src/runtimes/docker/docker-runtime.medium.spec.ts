@@ -12,8 +12,8 @@ import type { FixtureBehaviour } from '../../../../../test/support/git-fixture';
 import { systemClock } from '@berth/core';
 import { httpProbe, timeFrom, waitUntilHealthy } from '../../health-check';
 import { COMMIT_LABEL, RuntimeError, imageTag } from '../runtime';
-import type { StartSpec } from '../runtime';
-import { DockerRuntime } from './docker-runtime';
+import type { ContainerExit, StartSpec } from '../runtime';
+import { APP_RESTART_POLICY, DockerRuntime } from './docker-runtime';
 import { PortAllocator } from './port-allocator';
 
 const hasDocker = requireDockerOrSkip();
@@ -99,7 +99,7 @@ describe.skipIf(!hasDocker)('DockerRuntime (real Docker Engine)', () => {
     await expect(missing).rejects.toThrow(`image berth-test/absent-${run}:nope is not present on worker and cannot be pulled`);
   });
 
-  it('starts the app on 127.0.0.1 only, with labels, limits, env and no restart policy', async () => {
+  it('starts the app on 127.0.0.1 only, with labels, limits, env and the restart policy', async () => {
     const { containerId, hostPort } = await runtime.start(spec(images.healthy!, 'd-serve', { cpus: 0.5, commit: 'abc123' }));
     const health = await waitUntilHealthy({ hostPort, path: '/', deadlineMs: 10_000 }, { ...timeFrom(systemClock), probe: httpProbe, containerState: () => runtime.state(containerId) });
     expect(health.healthy).toBe(true);
@@ -120,7 +120,8 @@ describe.skipIf(!hasDocker)('DockerRuntime (real Docker Engine)', () => {
     expect(published).toEqual([{ HostIp: '127.0.0.1', HostPort: String(hostPort) }]);
     expect(info.HostConfig.Memory).toBe(64 * 1024 * 1024);
     expect(info.HostConfig.NanoCpus).toBe(500_000_000);
-    expect(info.HostConfig.RestartPolicy?.Name).toBe('no');
+    expect(info.HostConfig.RestartPolicy?.Name).toBe('on-failure');
+    expect(APP_RESTART_POLICY.Name).toBe('on-failure');
     expect(info.Config.Env).toEqual(expect.arrayContaining(['GREETING=hi', `PORT=${FIXTURE_APP_PORT}`]));
     expect(info.Config.Env).not.toContain('PORT=1');
   });
@@ -135,17 +136,109 @@ describe.skipIf(!hasDocker)('DockerRuntime (real Docker Engine)', () => {
     expect(all.some((c) => c.containerId === other.containerId)).toBe(true);
   });
 
-  it('tails the logs and reports the exit code of a container that stopped', async () => {
+  it('tails the logs of a container', async () => {
     const chatty = await runtime.start(spec(images['never-listens']!, 'd-logs'));
-    const exits = await runtime.start(spec(images.exits!, 'd-exits'));
-    await docker.getContainer(exits.containerId).wait();
-    expect(await runtime.state(exits.containerId)).toMatchObject({ exists: true, running: false, exitCode: 3, status: 'exited' });
-    expect(await runtime.logs(exits.containerId, 50)).toEqual(['fatal: missing configuration']);
     // The chatty app prints two lines at boot: follow its output until they are there.
     await followLogsUntil(chatty.containerId, (text) => text.includes('still not listening'));
     const lines = await runtime.logs(chatty.containerId, 50);
     expect(lines).toEqual(['app booting, will never listen', 'still not listening']);
     expect(await runtime.logs(chatty.containerId, 1)).toEqual(['still not listening']);
+  });
+
+  describe('exits', () => {
+    const seen: ContainerExit[] = [];
+    let wake = () => undefined as void;
+    /** Resolves once an exit matching `match` was seen (the Engine's events come in order). */
+    const exitOf = (match: (e: ContainerExit) => boolean) =>
+      new Promise<ContainerExit>((resolve) => {
+        const check = () => {
+          const found = seen.find(match);
+          if (found) resolve(found);
+        };
+        const previous = wake;
+        wake = () => {
+          previous();
+          check();
+        };
+        check();
+      });
+    const exitsOf = async (containerId: string, n: number) => {
+      await exitOf((e) => e.containerId === containerId && seen.filter((x) => x.containerId === containerId).length >= n);
+      return seen.filter((x) => x.containerId === containerId);
+    };
+    let watcher: { stop(): void };
+
+    beforeAll(() => {
+      watcher = runtime.watchExits(workerId, {}, (exit) => {
+        seen.push(exit);
+        wake();
+      });
+    });
+    afterAll(() => watcher.stop());
+
+    it('an app that exits with an error is started again, each time after a longer wait; each exit is seen with its code', async () => {
+      const { containerId } = await runtime.start(spec(images.exits!, 'd-crash'));
+      const exits = await exitsOf(containerId, 4);
+      expect(exits.slice(0, 4)).toEqual(Array.from({ length: 4 }, () => ({ containerId, appId, deploymentId: 'd-crash', exitCode: 3, at: expect.any(Date) })));
+      const gaps = exits.slice(1, 4).map((e, i) => e.at.getTime() - exits[i]!.at.getTime());
+      // The Engine waits 100 ms, then 200, then 400 before restarting (plus the start itself).
+      expect(gaps[1]!).toBeGreaterThan(gaps[0]!);
+      expect(gaps[2]!).toBeGreaterThan(gaps[1]!);
+      expect(await runtime.state(containerId)).toMatchObject({ exists: true, running: true, restarts: expect.any(Number) });
+      expect((await runtime.state(containerId)).restarts).toBeGreaterThanOrEqual(3);
+      expect(await runtime.logs(containerId, 1)).toEqual(['fatal: missing configuration']);
+      // Berth stopping it ends the loop: it stays stopped, and the stop is not an exit.
+      const stoppedAt = Date.now();
+      await runtime.stop(containerId, 1);
+      expect(await runtime.state(containerId)).toMatchObject({ exists: true, running: false });
+      const calm = await runtime.start(spec(images.healthy!, 'd-calm'));
+      await runtime.stop(calm.containerId, 1);
+      const removed = await runtime.start(spec(images.healthy!, 'd-removed'));
+      await runtime.remove(removed.containerId);
+      // A container that exits after all of that: once its exit is seen, every earlier event was read.
+      const marker = await runtime.start(spec(images.exits!, 'd-marker'));
+      await exitsOf(marker.containerId, 1);
+      await runtime.remove(marker.containerId);
+      expect(seen.filter((e) => e.deploymentId === 'd-calm' || e.deploymentId === 'd-removed')).toEqual([]);
+      expect(seen.filter((e) => e.containerId === containerId && e.at.getTime() > stoppedAt)).toEqual([]);
+      expect(await runtime.state(containerId)).toMatchObject({ running: false });
+    });
+
+    it('watching again from an earlier time finds the exits since then (an agent that was down)', async () => {
+      const first = seen.find((e) => e.deploymentId === 'd-crash');
+      expect(first).toBeDefined();
+      const again: ContainerExit[] = [];
+      let done!: () => void;
+      const markerSeen = new Promise<void>((r) => (done = r));
+      const late = runtime.watchExits(workerId, { since: first!.at }, (exit) => {
+        again.push(exit);
+        if (exit.deploymentId === 'd-marker') done();
+      });
+      await markerSeen;
+      late.stop();
+      const before = seen.filter((e) => e.at.getTime() >= first!.at.getTime() && e.deploymentId !== 'd-marker');
+      expect(again.filter((e) => e.deploymentId !== 'd-marker')).toEqual(before);
+    });
+
+    it("stats count the restarts its restart policy made, also when read from the Engine", async () => {
+      // Exits with 1 after 2 s on its first run, then serves: the container's filesystem outlives a restart.
+      const once = `if [ -f /tmp/ran ]; then exec busybox httpd -f -p ${FIXTURE_APP_PORT} -h /www; else touch /tmp/ran; busybox sleep 2; exit 1; fi`;
+      const dockerfile = `FROM ${BUSYBOX_IMAGE}\nCOPY index.html /www/index.html\nCMD ${JSON.stringify(['busybox', 'sh', '-c', once])}\n`;
+      const image = await runtime.build({ type: 'git', appId, contextDir: await context('healthy', dockerfile), dockerfilePath: 'Dockerfile', tag: imageTag(appId, `once-${run}`) }, () => undefined);
+      const engineStats = new DockerRuntime({ docker, logger, statsSource: 'engine' });
+      const watcher = engineStats.watchExits(workerId, {}, () => undefined);
+      try {
+        const { containerId, hostPort } = await engineStats.start(spec(image, 'd-once'));
+        const target = { containerId, appId, deploymentId: 'd-once' };
+        expect((await engineStats.sampleStats([target]))[0]).toMatchObject({ containerId, restarts: 0 });
+        await exitsOf(containerId, 1);
+        const health = await waitUntilHealthy({ hostPort, path: '/', deadlineMs: 10_000 }, { ...timeFrom(systemClock), probe: httpProbe, containerState: () => engineStats.state(containerId) });
+        expect(health.healthy).toBe(true);
+        expect((await engineStats.sampleStats([target]))[0]).toMatchObject({ containerId, restarts: 1 });
+      } finally {
+        watcher.stop();
+      }
+    });
   });
 
   it('stops and removes; a container that is already gone is not an error', async () => {

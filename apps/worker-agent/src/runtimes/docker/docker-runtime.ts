@@ -10,7 +10,23 @@ import type { ContainerStatsSample } from '@berth/contracts';
 import { systemClock } from '@berth/core';
 import type { Clock } from '@berth/core';
 import { COMMIT_LABEL, RuntimeError, imageRepo } from '../runtime';
-import type { BuildInput, ContainerState, LogChunkSink, LogFollowFrom, LogFollower, LogSink, Runtime, RuntimeContainer, StartSpec, StartedContainer, StatsTarget } from '../runtime';
+import type {
+  BuildInput,
+  ContainerExit,
+  ContainerState,
+  ExitWatchFrom,
+  ExitWatcher,
+  LogChunkSink,
+  LogFollowFrom,
+  LogFollower,
+  LogSink,
+  Runtime,
+  RuntimeContainer,
+  StartSpec,
+  StartedContainer,
+  StatsTarget,
+} from '../runtime';
+import { watchDockerExits } from './docker-exits';
 import { followDockerLogs } from './docker-logs';
 import { DockerStatsSampler } from './docker-stats';
 import type { StatsSource } from './docker-stats';
@@ -19,6 +35,12 @@ import { PortAllocator } from './port-allocator';
 
 /** Tries at publishing a container when Docker says the host port we picked is taken. */
 const PORT_ATTEMPTS = 5;
+/**
+ * An app that exits with an error is started again by the Engine, which waits 100 ms before the first
+ * restart and doubles the wait on each one (up to a minute; back to 100 ms once it stayed up 10 s).
+ * Exiting with 0 is a deliberate end and stays ended; `docker stop` (how Berth stops) is never undone.
+ */
+export const APP_RESTART_POLICY = { Name: 'on-failure' } as const;
 
 export interface DockerRuntimeOptions {
   docker: Docker;
@@ -76,12 +98,22 @@ export class DockerRuntime implements Runtime {
   private readonly log: Logger;
   private readonly ports: PortAllocator;
   private readonly stats: DockerStatsSampler;
+  private readonly clock: Clock;
 
   constructor(options: DockerRuntimeOptions) {
     this.docker = options.docker;
     this.log = options.logger.child({ component: 'docker-runtime' });
     this.ports = options.ports ?? new PortAllocator();
-    this.stats = new DockerStatsSampler({ docker: this.docker, clock: options.clock ?? systemClock, source: options.statsSource });
+    this.clock = options.clock ?? systemClock;
+    this.stats = new DockerStatsSampler({ docker: this.docker, clock: this.clock, source: options.statsSource });
+  }
+
+  watchExits(workerId: string, from: ExitWatchFrom, onExit: (exit: ContainerExit) => void): ExitWatcher {
+    return watchDockerExits({ docker: this.docker, clock: this.clock, logger: this.log }, workerId, from, (exit) => {
+      // Its restart policy starts it again: its restart count and process change.
+      this.stats.forget(exit.containerId);
+      onExit(exit);
+    });
   }
 
   followLogs(containerId: string, from: LogFollowFrom, onChunks: LogChunkSink): LogFollower {
@@ -186,7 +218,7 @@ export class DockerRuntime implements Runtime {
         HostConfig: {
           Memory: spec.memoryMb * 1024 * 1024,
           ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
-          RestartPolicy: { Name: 'no' },
+          RestartPolicy: APP_RESTART_POLICY,
           // A tiny init as PID 1 forwards SIGTERM to the app, so a stop is graceful instead of
           // waiting out the grace period for apps that do not handle signals as PID 1.
           Init: true,
@@ -278,7 +310,8 @@ export class DockerRuntime implements Runtime {
   async state(containerId: string): Promise<ContainerState> {
     try {
       const info = await this.docker.getContainer(containerId).inspect();
-      return { exists: true, running: info.State.Running, exitCode: info.State.ExitCode, oomKilled: info.State.OOMKilled, status: info.State.Status };
+      const { Running, Restarting, ExitCode, OOMKilled, Status } = info.State;
+      return { exists: true, running: Running, restarting: Restarting, restarts: info.RestartCount ?? 0, exitCode: ExitCode, oomKilled: OOMKilled, status: Status };
     } catch (err) {
       if (statusOf(err) === 404) return { exists: false, running: false, status: 'missing' };
       throw err;

@@ -18,9 +18,9 @@ import { timestampNanos } from './docker-logs';
 export type StatsSource = 'auto' | 'cgroup' | 'engine';
 
 /**
- * How often a container is inspected again for its Engine restart count. Its pid is looked up again
- * as soon as its files cannot be read (it stopped or was restarted), so this can be rare: with the
- * restart policy off, the agent's own count is the one that moves.
+ * How often a container is inspected again for its Engine restart count. It is inspected again as soon
+ * as its files cannot be read (it stopped or was restarted) or its exit was seen (forget), so this can
+ * be rare.
  */
 const INSPECT_REFRESH_MS = 10 * 60_000;
 /**
@@ -125,6 +125,12 @@ export class DockerStatsSampler {
     return [...this.known.values()].filter((k) => k.files).length;
   }
 
+  /** The container exited: inspect it again at its next sample (restart count, new process). */
+  forget(containerId: string): void {
+    const known = this.known.get(containerId);
+    if (known) known.inspectedAt = -Infinity;
+  }
+
   async sample(targets: StatsTarget[]): Promise<ContainerStatsSample[]> {
     const wanted = new Set(targets.map((t) => t.containerId));
     for (const id of this.known.keys()) if (!wanted.has(id)) this.known.delete(id);
@@ -187,7 +193,8 @@ export class DockerStatsSampler {
   private async inspected(containerId: string, force: boolean): Promise<Known | undefined> {
     const now = this.options.clock.now().getTime();
     const known = this.known.get(containerId);
-    if (known && !force && now - known.inspectedAt < INSPECT_REFRESH_MS) return known;
+    // One that was not running (waiting for its restart policy) is looked at again each time.
+    if (known?.running && !force && now - known.inspectedAt < INSPECT_REFRESH_MS) return known;
     let info: Docker.ContainerInspectInfo;
     try {
       info = await this.options.docker.getContainer(containerId).inspect();
@@ -196,7 +203,8 @@ export class DockerStatsSampler {
       return undefined;
     }
     const pid = info.State.Pid;
-    const fresh: Known = { pid, restartCount: info.RestartCount ?? 0, running: info.State.Running, inspectedAt: now };
+    // While it waits to be restarted the Engine still says Running, with no process.
+    const fresh: Known = { pid, restartCount: info.RestartCount ?? 0, running: info.State.Running && !info.State.Restarting, inspectedAt: now };
     // Same process as before: keep its files and its last reading (CPU % needs it).
     if (known && known.pid === pid) {
       fresh.files = known.files;
