@@ -53,7 +53,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
     await docker.ping().catch((err: Error) => {
       throw new Error(`no Docker Engine answers at ${config.dockerHost ?? 'unix:///var/run/docker.sock'}: ${err.message}`);
     });
-    rt = new DockerRuntime({ docker, logger });
+    rt = new DockerRuntime({ docker, logger, publishAddresses: [config.advertiseIp] });
   }
   await removeStaleCheckouts(config.workDir, log);
   const identity = new WorkerIdentity(config.workDir, config.workerToken);

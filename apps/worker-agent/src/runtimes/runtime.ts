@@ -26,7 +26,7 @@ export interface StartSpec {
 
 export interface StartedContainer {
   containerId: string;
-  /** Published on 127.0.0.1 only. */
+  /** Published on 127.0.0.1 (and on the worker's advertise address when that is not loopback). */
   hostPort: number;
 }
 

@@ -31,7 +31,7 @@ import { followDockerLogs } from './docker-logs';
 import { DockerStatsSampler } from './docker-stats';
 import type { StatsSource } from './docker-stats';
 import { demuxLogs, followEngineStream, textLines } from './docker-streams';
-import { PortAllocator } from './port-allocator';
+import { isPortFreeOnAll, PortAllocator } from './port-allocator';
 
 /** Tries at publishing a container when Docker says the host port we picked is taken. */
 const PORT_ATTEMPTS = 5;
@@ -46,9 +46,28 @@ export interface DockerRuntimeOptions {
   docker: Docker;
   logger: Logger;
   ports?: PortAllocator;
+  /**
+   * Addresses app ports are published on besides 127.0.0.1 (where the worker's own proxy and health
+   * checks reach them): the worker's advertise address, so an edge proxy on another host reaches
+   * verified custom domains' apps over the private network. Never 0.0.0.0.
+   */
+  publishAddresses?: readonly string[];
   clock?: Clock;
   /** Where stats come from: 'auto' (cgroup files where readable, else the Engine), or one of them only. */
   statsSource?: StatsSource;
+}
+
+/**
+ * 127.0.0.1 first, then each other address once. Loopback and the unspecified address add nothing (or
+ * would publish on every interface), so they are left out.
+ */
+export function publishAddresses(extra: readonly string[]): readonly string[] {
+  const out = ['127.0.0.1'];
+  for (const a of extra) {
+    if (a === '0.0.0.0' || a === '::' || a === 'localhost' || a.startsWith('127.') || a === '::1' || out.includes(a)) continue;
+    out.push(a);
+  }
+  return out;
 }
 
 /** A dockerode client for a standard DOCKER_HOST value (unset: the local socket). */
@@ -97,13 +116,15 @@ export class DockerRuntime implements Runtime {
   private readonly docker: Docker;
   private readonly log: Logger;
   private readonly ports: PortAllocator;
+  private readonly publishOn: readonly string[];
   private readonly stats: DockerStatsSampler;
   private readonly clock: Clock;
 
   constructor(options: DockerRuntimeOptions) {
     this.docker = options.docker;
     this.log = options.logger.child({ component: 'docker-runtime' });
-    this.ports = options.ports ?? new PortAllocator();
+    this.publishOn = publishAddresses(options.publishAddresses ?? []);
+    this.ports = options.ports ?? new PortAllocator(undefined, isPortFreeOnAll(this.publishOn));
     this.clock = options.clock ?? systemClock;
     this.stats = new DockerStatsSampler({ docker: this.docker, clock: this.clock, source: options.statsSource });
   }
@@ -222,7 +243,7 @@ export class DockerRuntime implements Runtime {
           // A tiny init as PID 1 forwards SIGTERM to the app, so a stop is graceful instead of
           // waiting out the grace period for apps that do not handle signals as PID 1.
           Init: true,
-          PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] },
+          PortBindings: { [portKey]: this.publishOn.map((HostIp) => ({ HostIp, HostPort: String(hostPort) })) },
           LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
         },
       });

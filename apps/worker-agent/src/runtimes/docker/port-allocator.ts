@@ -1,8 +1,9 @@
 import net from 'node:net';
 
 /**
- * Host ports the agent publishes apps on (127.0.0.1 only). Kept below Linux's ephemeral range
- * (32768–60999) so outgoing connections never hold a port we are about to publish.
+ * Host ports the agent publishes apps on (127.0.0.1, and the worker's advertise address when it has
+ * one other than loopback). Kept below Linux's ephemeral range (32768–60999) so outgoing connections
+ * never hold a port we are about to publish.
  */
 export const HOST_PORT_RANGE = { min: 20_000, max: 32_767 } as const;
 
@@ -11,15 +12,25 @@ export interface PortRange {
   max: number;
 }
 
-/** True when nothing listens on 127.0.0.1:port (we can bind it ourselves, then let go). */
-export function isPortFree(port: number): Promise<boolean> {
+/** True when nothing listens on host:port (we can bind it ourselves, then let go). */
+export function isPortFreeOn(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
     server.once('error', () => resolve(false));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
   });
 }
+
+/** True when the port is free on every one of the addresses. */
+export const isPortFreeOnAll =
+  (hosts: readonly string[]) =>
+  async (port: number): Promise<boolean> => {
+    for (const host of hosts) if (!(await isPortFreeOn(host, port))) return false;
+    return true;
+  };
+
+export const isPortFree = (port: number) => isPortFreeOn('127.0.0.1', port);
 
 /**
  * Picks host ports: a random start in the range, then the next free one, skipping ports Berth's own
