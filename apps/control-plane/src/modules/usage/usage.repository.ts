@@ -49,24 +49,23 @@ export class UsageRepository {
   }
 
   /**
-   * Buckets of one app starting in [from, to), oldest first, as the endpoint answers them. 90 days are
-   * 25,920 rows; sent as that many protocol rows they cost the driver several times what the query
-   * does, so they come as one text value (`isoStart,cpu,memAvg,memMax,rx,tx;…`, numbers in PostgreSQL's
-   * exact shortest form, the start already in the API's ISO 8601 form) split here.
+   * Buckets of one app starting in [from, to), oldest first, as the JSON text of the endpoint's
+   * `buckets` array (UsageBucketView[]), built by PostgreSQL and sent on as it is. 90 days are 25,920
+   * buckets; decoding them into objects and serialising them again cost more than the query itself.
+   * Numbers are PostgreSQL's shortest exact text (what JSON.stringify writes for the same double), the
+   * start is Date#toISOString's form. The ARRAY(subquery) keeps the key's order without sorting the
+   * built texts (an aggregate's own ORDER BY would sort them, spilling to disk past work_mem), and the
+   * key carries every column read, so this is an index-only scan.
    */
-  async range(appId: string, from: Date, to: Date): Promise<UsageBucketView[]> {
-    const { rows } = await this.pool.query<{ packed: string | null }>(
-      `SELECT string_agg(concat_ws(',', to_char(bucket_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), cpu_avg, mem_avg, mem_max, net_rx, net_tx), ';'
-                         ORDER BY bucket_start) AS packed
-       FROM usage_buckets WHERE app_id = $1 AND bucket_start >= $2 AND bucket_start < $3`,
+  async rangeJson(appId: string, from: Date, to: Date): Promise<string> {
+    const { rows } = await this.pool.query<{ json: string }>(
+      `SELECT '[' || array_to_string(ARRAY(
+                SELECT concat('{"bucketStart":"', to_char(bucket_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), '","cpuAvg":', cpu_avg,
+                              ',"memAvg":', mem_avg, ',"memMax":', mem_max, ',"netRx":', net_rx, ',"netTx":', net_tx, '}')
+                FROM usage_buckets WHERE app_id = $1 AND bucket_start >= $2 AND bucket_start < $3 ORDER BY bucket_start), ',') || ']' AS json`,
       [appId, from, to],
     );
-    const packed = rows[0]?.packed;
-    if (!packed) return [];
-    return packed.split(';').map((row) => {
-      const f = row.split(',');
-      return { bucketStart: f[0], cpuAvg: +f[1], memAvg: +f[2], memMax: +f[3], netRx: +f[4], netTx: +f[5] };
-    });
+    return rows[0].json;
   }
 
   /** Deletes rows whose bucket starts before `cutoff`, PRUNE_BATCH at a time; resolves to how many. */
