@@ -156,7 +156,12 @@ export class AlertsRepository {
     return out;
   }
 
-  /** Upserts the poller's state rows in one statement. */
+  /**
+   * Upserts the poller's state rows (only the rules whose state changed) in one statement. The five
+   * columns go as PostgreSQL array literals written here: every element is a uuid, a phase name, a
+   * number or a boolean, none of which needs quoting, and for 10,000 rows the driver's general array
+   * encoding (quoting and escaping each element) cost about as much as the server's upsert.
+   */
   async writeStates(states: { ruleId: string; state: RuleState }[], now: Date): Promise<void> {
     if (states.length === 0) return;
     await this.pool.query(
@@ -165,11 +170,11 @@ export class AlertsRepository {
        FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::boolean[], $5::float8[]) AS u(rule_id, phase, since_ms, no_data, value)
        ON CONFLICT (rule_id) DO UPDATE SET phase = EXCLUDED.phase, since = EXCLUDED.since, no_data = EXCLUDED.no_data, value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
       [
-        states.map((s) => s.ruleId),
-        states.map((s) => s.state.phase),
-        states.map((s) => s.state.since?.getTime() ?? null),
-        states.map((s) => s.state.noData),
-        states.map((s) => (s.state.value === undefined || !Number.isFinite(s.state.value) ? null : s.state.value)),
+        arrayLiteral(states.map((s) => s.ruleId)),
+        arrayLiteral(states.map((s) => s.state.phase)),
+        arrayLiteral(states.map((s) => s.state.since?.getTime() ?? null)),
+        arrayLiteral(states.map((s) => s.state.noData)),
+        arrayLiteral(states.map((s) => (s.state.value === undefined || !Number.isFinite(s.state.value) ? null : s.state.value))),
         now,
       ],
     );
@@ -276,6 +281,14 @@ export class AlertOutbox {
     const { rowCount } = await this.pool.query(`UPDATE alert_outbox SET ${set}, claimed_until = NULL, claim = NULL WHERE id = $1 AND claim = $2`, [id, claim, ...values]);
     return rowCount === 1;
   }
+}
+
+/**
+ * A PostgreSQL array literal of elements that need no quoting (uuids, plain words, finite numbers,
+ * booleans); null is NULL.
+ */
+function arrayLiteral(values: readonly (string | number | boolean | null)[]): string {
+  return `{${values.map((v) => (v === null ? 'NULL' : v === true ? 't' : v === false ? 'f' : v)).join(',')}}`;
 }
 
 function stateOf(r: RuleRow): RuleState {
