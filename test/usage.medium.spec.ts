@@ -139,6 +139,9 @@ describe('usage: recorder, pruner and endpoint (real PostgreSQL)', () => {
       { bucketStart: starts[2].toISOString(), cpuAvg: 1e-7, memAvg: 0, memMax: 2 ** 40 + 2, netRx: 9_007_199_254_740_989, netTx: 2 },
       { bucketStart: starts[1].toISOString(), cpuAvg: 0.1, memAvg: 2 ** 31, memMax: 2 ** 40 + 1, netRx: 9_007_199_254_740_990, netTx: 1 },
     ]);
+    // The whole 90 days (read in parts): the same buckets, none from the empty older part.
+    const whole = await jsonOf(await cp.api(`/api/apps/${appId}/usage?from=${new Date(now - 365 * DAY_MS).toISOString()}`));
+    expect(whole.buckets).toEqual(ordered.buckets);
     const empty = await jsonOf(await cp.api(`/api/apps/${appId}/usage?from=${new Date(now - 7 * DAY_MS).toISOString()}&to=${new Date(now - 6 * DAY_MS).toISOString()}`));
     expect(empty.buckets).toEqual([]);
 

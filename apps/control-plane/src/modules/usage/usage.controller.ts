@@ -1,4 +1,5 @@
-import { Controller, Get, Header, Inject, Param, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, StreamableFile } from '@nestjs/common';
+import { Readable } from 'node:stream';
 import { ApiBadRequestResponse, ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { CLOCK, type Clock } from '../../common/clock';
 import { DomainError, ErrorCode } from '../../common/errors';
@@ -27,19 +28,19 @@ export class UsageController {
 
   /**
    * Answers a UsageView. The buckets come from PostgreSQL already as JSON text (UsageRepository.rangeJson),
-   * so the body is written here around them instead of being parsed and serialised again.
+   * so the body is sent as pieces around them, with no parsing, serialising or joining of 3 MiB here.
    */
   @Get(':id/usage')
-  @Header('Content-Type', 'application/json; charset=utf-8')
   @ApiOkResponse({ description: '5-minute buckets in [from, to); `from` says where the 90-day window clamped it' })
   @ApiBadRequestResponse({ description: 'from or to is not an ISO 8601 date-time, or from is after to' })
   @ApiNotFoundResponse({ description: 'no such app' })
-  async usage(@Param('id') appId: string, @Query() query: UsageQueryDto): Promise<string> {
+  async usage(@Param('id') appId: string, @Query() query: UsageQueryDto): Promise<StreamableFile> {
     await this.apps.get(appId);
     const asked = { from: query.from ? new Date(query.from) : undefined, to: query.to ? new Date(query.to) : undefined };
     if (asked.from && asked.to && asked.from.getTime() > asked.to.getTime()) throw new DomainError(ErrorCode.InvalidInput, 'from must not be after to');
     const { from, to } = clampWindow(asked.from, asked.to, this.clock.now());
-    const buckets = from.getTime() < to.getTime() ? await this.repo.rangeJson(appId, from, to) : '[]';
-    return `{"from":"${from.toISOString()}","to":"${to.toISOString()}","buckets":${buckets}}`;
+    const buckets = from.getTime() < to.getTime() ? await this.repo.rangeJson(appId, from, to) : [];
+    const pieces = [`{"from":"${from.toISOString()}","to":"${to.toISOString()}","buckets":[`, ...buckets.flatMap((b, i) => (i === 0 ? [b] : [',', b])), ']}'];
+    return new StreamableFile(Readable.from(pieces), { type: 'application/json; charset=utf-8' });
   }
 }
