@@ -187,6 +187,7 @@ export async function run(): Promise<BenchRow[]> {
       pool.query(`ALTER TABLE usage_buckets DROP CONSTRAINT usage_buckets_pkey, ADD PRIMARY KEY (app_id, bucket_start) ${include}`);
     const firstOfBucket: number[] = [];
     const following: number[] = [];
+    const firstOfBucketBefore: number[] = [];
     const followingBefore: number[] = [];
     for (let b = 0; b < 6; b++) {
       const former = b % 2 === 1;
@@ -194,7 +195,8 @@ export async function run(): Promise<BenchRow[]> {
       for (let m = 0; m < 5; m++) {
         for (let i = 0; i < APPS; i++) put(appId(i), stats(i, b * 5 + m));
         const ms = await time(() => recorder.record(new Date(bucket0 + b * USAGE_BUCKET_MS + m * 60_000)));
-        (m === 0 ? (former ? [] : firstOfBucket) : former ? followingBefore : following).push(ms);
+        if (former) (m === 0 ? firstOfBucketBefore : followingBefore).push(ms);
+        else (m === 0 ? firstOfBucket : following).push(ms);
       }
     }
 
@@ -259,7 +261,7 @@ export async function run(): Promise<BenchRow[]> {
       { benchmark: BENCH, metric: `the same tick writing states the former way (upsert, driver-encoded arrays)`, value: median(changingBefore), unit: 'ms', note: `${note(changingBefore)}; in turns with the row above (after ÷ before = ${(median(changing) / median(changingBefore)).toFixed(2)})` },
       { benchmark: BENCH, metric: `recorder pass, ${APPS} live apps (later minutes of a bucket)`, value: median(following), unit: 'ms', goal: '<= 2000', note: note(following) },
       { benchmark: BENCH, metric: `recorder pass, ${APPS} live apps (first minute of a bucket)`, value: median(firstOfBucket), unit: 'ms', goal: '<= 2000', note: note(firstOfBucket) },
-      { benchmark: BENCH, metric: `recorder pass, later minutes, under the former key (no INCLUDE)`, value: median(followingBefore), unit: 'ms', note: `${note(followingBefore)}; in turns with the covering key (covering ÷ former = ${(median(following) / median(followingBefore)).toFixed(2)})` },
+      { benchmark: BENCH, metric: `recorder pass, later minutes, under the former key (no INCLUDE)`, value: median(followingBefore), unit: 'ms', note: `${note(followingBefore)}; in turns with the covering key (covering ÷ former = ${(median(following) / median(followingBefore)).toFixed(2)}); first minutes ${median(firstOfBucketBefore).toFixed(0)} ms` },
       ...usageRows,
     ];
   } finally {
