@@ -1,16 +1,21 @@
 /**
  * Alerts and usage at scale, on a migrated PostgreSQL database:
  * (a) one alert poller tick over 10,000 enabled cpu rules on 10,000 apps (the read, the pure plan and
- *     the state write): steady ticks (no state changes) and a tick where every rule starts its window;
+ *     the state write): steady ticks (no state changes) and ticks where every rule starts or ends its
+ *     window, in turns with the former state write;
  * (b) one usage recorder pass over 10,000 live apps (one upsert of 10,000 rows), the first of a bucket
  *     (it also looks up stored rows of the bucket) and the following ones;
- * (c) GET-usage's query for 90 days of one app (25,920 five-minute buckets) in a table holding 20 apps.
+ * (c) GET /api/apps/:id/usage for 90 days of one app (25,920 five-minute buckets) in a table holding 20
+ *     apps, over HTTP against an in-process control plane, and without HTTP; beside it the former
+ *     query (heap key, rows decoded and serialised in Node) on the same rows.
  * The tables are filled with SQL (generate_series) so the bench measures the passes, not the set-up.
  */
 import { DAY_MS, USAGE_BUCKET_MS, USAGE_RETENTION_DAYS } from '@berth/core';
 import type { AppStatsView } from '@berth/contracts';
 import { EventStore } from '@berth/event-store';
+import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
 import { Pool } from 'pg';
 import { uuidGenerator } from '../apps/control-plane/src/common/clock';
 import { systemClock } from '@berth/core';
@@ -18,17 +23,22 @@ import { StatsStore } from '../apps/control-plane/src/modules/stats/stats.store'
 import type { Projections } from '../apps/control-plane/src/database/projections.service';
 import { StreamHandler } from '../apps/control-plane/src/database/stream-handler';
 import { AlertPoller } from '../apps/control-plane/src/modules/alerts/alert-poller';
+import type { RuleState } from '../apps/control-plane/src/modules/alerts/alert-evaluator';
 import { AlertsRepository } from '../apps/control-plane/src/modules/alerts/alerts.repository';
 import { clampWindow } from '../apps/control-plane/src/modules/usage/usage-bucket';
 import { UsageRecorder } from '../apps/control-plane/src/modules/usage/usage-recorder';
 import { UsageRepository } from '../apps/control-plane/src/modules/usage/usage.repository';
+import { startControlPlane, TEST_ADMIN_TOKEN } from '../test/support/control-plane';
 import { createMigratedDatabase } from '../test/support/pg-admin';
 import { percentile, type BenchRow } from './support/table';
 
 const BENCH = 'alerts-usage';
+const execFileAsync = promisify(execFile);
 const APPS = 10_000;
 const RUNS = 7;
 const USAGE_APPS = 20;
+/** Changing ticks per poller and direction (over, under). */
+const CHANGE_RUNS = 4;
 
 const appId = (i: number) => `20000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
 const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
@@ -50,6 +60,73 @@ function stats(i: number, minute: number): AppStatsView & { live: true } {
   };
 }
 
+/** The state write as it was: an upsert (two WAL records a changed row) with the arrays encoded by the driver. */
+class FormerStateWrites extends AlertsRepository {
+  constructor(private readonly db: Pool) {
+    super(db);
+  }
+
+  override async writeStates(states: { ruleId: string; state: RuleState }[], now: Date): Promise<void> {
+    if (states.length === 0) return;
+    await this.db.query(
+      `INSERT INTO alert_rule_states (rule_id, phase, since, no_data, value, updated_at)
+       SELECT u.rule_id, u.phase, to_timestamp(u.since_ms / 1000.0), u.no_data, u.value, $6::timestamptz
+       FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::boolean[], $5::float8[]) AS u(rule_id, phase, since_ms, no_data, value)
+       ON CONFLICT (rule_id) DO UPDATE SET phase = EXCLUDED.phase, since = EXCLUDED.since, no_data = EXCLUDED.no_data, value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
+      [
+        states.map((s) => s.ruleId),
+        states.map((s) => s.state.phase),
+        states.map((s) => s.state.since?.getTime() ?? null),
+        states.map((s) => s.state.noData),
+        states.map((s) => (s.state.value === undefined || !Number.isFinite(s.state.value) ? null : s.state.value)),
+        now,
+      ],
+    );
+  }
+}
+
+/**
+ * Each function once to warm up, then RUNS rounds calling each in turn; keeps each one's last body.
+ * A function that times itself (a client in another process) says so with `ms`.
+ */
+async function inTurns(fns: (() => Promise<string | { body: string; ms: number }>)[]): Promise<{ ms: number[]; last: string }[]> {
+  const out: { ms: number[]; last: string }[] = [];
+  for (const fn of fns) out.push({ ms: [], last: bodyOf(await fn()) });
+  for (let r = 0; r < RUNS; r++) {
+    for (const [i, fn] of fns.entries()) {
+      const started = performance.now();
+      const result = await fn();
+      out[i].ms.push(typeof result === 'string' ? performance.now() - started : result.ms);
+      out[i].last = bodyOf(result);
+    }
+  }
+  return out;
+}
+
+const bodyOf = (result: string | { body: string }) => (typeof result === 'string' ? result : result.body);
+
+/** GET with curl in its own process: its time_total (connect to the last byte), in ms, and the body. */
+async function curlGet(url: string): Promise<{ body: string; ms: number }> {
+  const { stdout } = await execFileAsync('curl', ['-sS', '--fail', '-H', `authorization: Bearer ${TEST_ADMIN_TOKEN}`, '-w', '\n%{time_total}', url], { maxBuffer: 64 * 2 ** 20 });
+  const cut = stdout.lastIndexOf('\n');
+  return { body: stdout.slice(0, cut), ms: Number(stdout.slice(cut + 1)) * 1000 };
+}
+
+/** The usage endpoint as it was: rows packed by PostgreSQL, split into objects, JSON.stringify. */
+async function usageBefore(pool: Pool, appId: string, window: { from: Date; to: Date }): Promise<string> {
+  const { rows } = await pool.query<{ packed: string | null }>(
+    `SELECT string_agg(concat_ws(',', to_char(bucket_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), cpu_avg, mem_avg, mem_max, net_rx, net_tx), ';'
+                       ORDER BY bucket_start) AS packed
+     FROM usage_buckets_before WHERE app_id = $1 AND bucket_start >= $2 AND bucket_start < $3`,
+    [appId, window.from, window.to],
+  );
+  const buckets = (rows[0]?.packed ?? '').split(';').filter(Boolean).map((row) => {
+    const f = row.split(',');
+    return { bucketStart: f[0], cpuAvg: +f[1], memAvg: +f[2], memMax: +f[3], netRx: +f[4], netTx: +f[5] };
+  });
+  return JSON.stringify({ from: window.from, to: window.to, buckets });
+}
+
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await fn();
@@ -60,6 +137,7 @@ export async function run(): Promise<BenchRow[]> {
   const db = await createMigratedDatabase('berth_bench_alerts');
   const pool = new Pool({ connectionString: db.url, max: 4 });
   const store = new EventStore(pool);
+  const usageRows: BenchRow[] = [];
   try {
     // (a) poller
     await pool.query(`INSERT INTO alert_apps (app_id, cpus) SELECT ('20000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 1 FROM generate_series(0, $1 - 1) i`, [APPS]);
@@ -86,11 +164,16 @@ export async function run(): Promise<BenchRow[]> {
     await poller.tick(new Date(t0 - 60_000)); // warm-up: every rule gets its ok row
     const steady: number[] = [];
     for (let r = 0; r < RUNS; r++) steady.push(await time(() => poller.tick(new Date(t0 + r * 30_000))));
-    hot(true);
+    // Every rule changes state: over (every rule starts its window) then under (every window ends),
+    // in turns with a poller writing its states the former way, for the side-by-side figure.
+    const formerPoller = new AlertPoller(new FormerStateWrites(pool), streams, live, uuidGenerator);
     const changing: number[] = [];
-    for (let r = 0; r < 3; r++) {
-      hot(r % 2 === 0); // over: every rule starts its window; under: every window ends
-      changing.push(await time(() => poller.tick(new Date(t0 + (RUNS + r) * 30_000))));
+    const changingBefore: number[] = [];
+    for (let r = 0; r < 4 * CHANGE_RUNS; r++) {
+      hot(r % 2 === 0);
+      const former = Math.floor(r / 2) % 2 === 1;
+      const ms = await time(() => (former ? formerPoller : poller).tick(new Date(t0 + (RUNS + r) * 30_000)));
+      (former ? changingBefore : changing).push(ms);
     }
 
     // (b) recorder
@@ -98,47 +181,88 @@ export async function run(): Promise<BenchRow[]> {
     const bucket0 = Math.ceil(t0 / USAGE_BUCKET_MS) * USAGE_BUCKET_MS;
     for (let i = 0; i < APPS; i++) put(appId(i), stats(i, 0));
     await recorder.record(new Date(bucket0 - 60_000)); // warm-up
+    // Buckets in turns: even ones under the covering key, odd ones under the former key (no INCLUDE:
+    // the recorder's updates may stay HOT), for the side-by-side figure.
+    const setKey = (include: string) =>
+      pool.query(`ALTER TABLE usage_buckets DROP CONSTRAINT usage_buckets_pkey, ADD PRIMARY KEY (app_id, bucket_start) ${include}`);
     const firstOfBucket: number[] = [];
     const following: number[] = [];
-    for (let b = 0; b < 3; b++) {
+    const firstOfBucketBefore: number[] = [];
+    const followingBefore: number[] = [];
+    for (let b = 0; b < 6; b++) {
+      const former = b % 2 === 1;
+      await setKey(former ? '' : 'INCLUDE (cpu_avg, mem_avg, mem_max, net_rx, net_tx)');
       for (let m = 0; m < 5; m++) {
         for (let i = 0; i < APPS; i++) put(appId(i), stats(i, b * 5 + m));
         const ms = await time(() => recorder.record(new Date(bucket0 + b * USAGE_BUCKET_MS + m * 60_000)));
-        (m === 0 ? firstOfBucket : following).push(ms);
+        if (former) (m === 0 ? firstOfBucketBefore : followingBefore).push(ms);
+        else (m === 0 ? firstOfBucket : following).push(ms);
       }
     }
 
-    // (c) usage query: 90 days of buckets for USAGE_APPS apps
-    const now = new Date(t0);
-    const buckets = (USAGE_RETENTION_DAYS * DAY_MS) / USAGE_BUCKET_MS;
-    await pool.query('TRUNCATE usage_buckets');
-    await pool.query(
-      `INSERT INTO usage_buckets (app_id, bucket_start, cpu_avg, mem_avg, mem_max, net_rx, net_tx, samples)
-       SELECT ('40000000-0000-4000-8000-' || lpad(a::text, 12, '0'))::uuid, $1::timestamptz - (b * interval '5 minutes'), random() * 100, 1e8, 2e8, 1e6, 1e6, 5
-       FROM generate_series(0, $2 - 1) a, generate_series(1, $3) b`,
-      [now, USAGE_APPS, buckets],
-    );
-    await pool.query('ANALYZE usage_buckets');
-    const usageRepo = new UsageRepository(pool);
-    const target = '40000000-0000-4000-8000-000000000007';
-    const queries: number[] = [];
-    let rows = 0;
-    for (let r = -1; r < RUNS; r++) {
-      const ms = await time(async () => {
-        const { from, to } = clampWindow(new Date(0), undefined, now);
-        const found = await usageRepo.range(target, from, to);
-        const body = JSON.stringify({ from, to, buckets: found });
-        rows = found.length + (body.length > 0 ? 0 : 1);
-      });
-      if (r >= 0) queries.push(ms);
+    // (c) usage query: 90 days of buckets for USAGE_APPS apps, written bucket after bucket as the
+    // recorder writes them (one app's rows spread over the heap, not side by side), then vacuumed as
+    // autovacuum leaves a table whose past buckets no longer change.
+    await pool.query('TRUNCATE alert_rules, alert_rule_states, alert_apps, usage_buckets');
+    const cp = await startControlPlane(db.url);
+    try {
+      const created = await cp.api('/api/apps', { method: 'POST', json: { name: 'metered', source: { type: 'image', image: 'nginx:1.27' }, port: 80 } });
+      const target = ((await created.json()) as { id: string }).id;
+      const now = new Date(Math.floor(Date.now() / USAGE_BUCKET_MS) * USAGE_BUCKET_MS);
+      const buckets = (USAGE_RETENTION_DAYS * DAY_MS) / USAGE_BUCKET_MS;
+      const fill = (table: string) =>
+        pool.query(
+          `INSERT INTO ${table} (app_id, bucket_start, cpu_avg, mem_avg, mem_max, net_rx, net_tx, samples)
+           SELECT CASE a WHEN 0 THEN $4::uuid ELSE ('40000000-0000-4000-8000-' || lpad(a::text, 12, '0'))::uuid END, $1::timestamptz - (b * interval '5 minutes'),
+                  random() * 100, 1e8 + round(random() * 1e7), 2e8, round(random() * 1e6), round(random() * 1e5), 5
+           FROM generate_series($3 - 1, 0, -1) b, generate_series(0, $2 - 1) a ORDER BY b DESC, a`,
+          [now, USAGE_APPS, buckets, target],
+        );
+      await fill('usage_buckets');
+      // The same rows under the former key (no INCLUDE), for the side-by-side "before" figure.
+      await pool.query('CREATE TABLE usage_buckets_before (LIKE usage_buckets INCLUDING DEFAULTS, PRIMARY KEY (app_id, bucket_start))');
+      await pool.query('INSERT INTO usage_buckets_before SELECT * FROM usage_buckets ORDER BY bucket_start, app_id');
+      await pool.query('VACUUM ANALYZE usage_buckets');
+      await pool.query('VACUUM ANALYZE usage_buckets_before');
+      const usageRepo = new UsageRepository(pool);
+      const window = () => clampWindow(new Date(0), undefined, new Date());
+      const usageUrl = `/api/apps/${target}/usage?from=${new Date(0).toISOString()}`;
+      const [before, query, http, inProcess] = await inTurns([
+        () => usageBefore(pool, target, window()),
+        async () => {
+          const { from, to } = window();
+          return `{"from":"${from.toISOString()}","to":"${to.toISOString()}","buckets":[${(await usageRepo.rangeJson(target, from, to)).join(',')}]}`;
+        },
+        () => curlGet(cp.url + usageUrl),
+        async () => {
+          const res = await cp.api(usageUrl);
+          if (res.status !== 200) throw new Error(`usage answered ${res.status}`);
+          return res.text();
+        },
+      ]);
+      const answered = JSON.parse(http.last) as { buckets: { bucketStart: string; cpuAvg: number }[] };
+      const former = JSON.parse(before.last) as typeof answered;
+      if (answered.buckets.length !== buckets || JSON.stringify(answered.buckets) !== JSON.stringify(former.buckets)) {
+        throw new Error(`the endpoint's buckets differ from the former query's (${answered.buckets.length} against ${former.buckets.length})`);
+      }
+      usageRows.push(
+        { benchmark: BENCH, metric: `usage, 90 days of one app over HTTP (${buckets} buckets, ${(http.last.length / 2 ** 20).toFixed(1)} MiB, ${USAGE_APPS} apps stored)`, value: median(http.ms), unit: 'ms', goal: '<= 50', note: `${note(http.ms)}; curl in its own process, connect to the last byte` },
+        { benchmark: BENCH, metric: 'usage, the same with fetch in the control plane\'s process', value: median(inProcess.ms), unit: 'ms', note: `${note(inProcess.ms)}; the client's reading shares the server's thread` },
+        { benchmark: BENCH, metric: 'usage, the same without HTTP: query + body text', value: median(query.ms), unit: 'ms', note: note(query.ms) },
+        { benchmark: BENCH, metric: 'usage, before: heap key, packed rows split and JSON.stringify', value: median(before.ms), unit: 'ms', note: `${note(before.ms)}; same rows, in turns with the row above (after ÷ before = ${(median(query.ms) / median(before.ms)).toFixed(2)})` },
+      );
+    } finally {
+      await cp.close();
     }
 
     return [
       { benchmark: BENCH, metric: `poller tick, ${APPS} cpu rules, no state change`, value: median(steady), unit: 'ms', goal: '<= 200', note: note(steady) },
       { benchmark: BENCH, metric: `poller tick, ${APPS} cpu rules, every rule changes state`, value: median(changing), unit: 'ms', goal: '<= 200', note: note(changing) },
+      { benchmark: BENCH, metric: `the same tick writing states the former way (upsert, driver-encoded arrays)`, value: median(changingBefore), unit: 'ms', note: `${note(changingBefore)}; in turns with the row above (after ÷ before = ${(median(changing) / median(changingBefore)).toFixed(2)})` },
       { benchmark: BENCH, metric: `recorder pass, ${APPS} live apps (later minutes of a bucket)`, value: median(following), unit: 'ms', goal: '<= 2000', note: note(following) },
       { benchmark: BENCH, metric: `recorder pass, ${APPS} live apps (first minute of a bucket)`, value: median(firstOfBucket), unit: 'ms', goal: '<= 2000', note: note(firstOfBucket) },
-      { benchmark: BENCH, metric: `usage query, 90 days of one app (${rows} buckets, ${USAGE_APPS} apps stored)`, value: median(queries), unit: 'ms', goal: '<= 50', note: note(queries) },
+      { benchmark: BENCH, metric: `recorder pass, later minutes, under the former key (no INCLUDE)`, value: median(followingBefore), unit: 'ms', note: `${note(followingBefore)}; in turns with the covering key (covering ÷ former = ${(median(following) / median(followingBefore)).toFixed(2)}); first minutes ${median(firstOfBucketBefore).toFixed(0)} ms` },
+      ...usageRows,
     ];
   } finally {
     await store.close();

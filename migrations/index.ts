@@ -4,6 +4,7 @@ import { ModuleOwnedReadModels1700000000010 } from './1700000000010-ModuleOwnedR
 import { CreateRoutingAndDomains1700000000100 } from './1700000000100-CreateRoutingAndDomains';
 import { CreateWebhookSecrets1700000000200 } from './1700000000200-CreateWebhookSecrets';
 import { CreateAlertsAndUsage1700000000300 } from './1700000000300-CreateAlertsAndUsage';
+import { UsageCoveringKey1700000000301 } from './1700000000301-UsageCoveringKey';
 import { RuntimeLogs1700000000400 } from './1700000000400-RuntimeLogs';
 
 /** Every migration, in order. The schema changes only through these. */
@@ -14,5 +15,6 @@ export const migrations = [
   CreateRoutingAndDomains1700000000100,
   CreateWebhookSecrets1700000000200,
   CreateAlertsAndUsage1700000000300,
+  UsageCoveringKey1700000000301,
   RuntimeLogs1700000000400,
 ];

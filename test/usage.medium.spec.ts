@@ -106,7 +106,9 @@ describe('usage: recorder, pruner and endpoint (real PostgreSQL)', () => {
     await insertRow(appId, new Date(now - 80 * DAY_MS));
     await insertRow(appId, recent);
 
-    const body = await jsonOf(await cp.api(`/api/apps/${appId}/usage?from=${new Date(now - 365 * DAY_MS).toISOString()}`));
+    const res = await cp.api(`/api/apps/${appId}/usage?from=${new Date(now - 365 * DAY_MS).toISOString()}`);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = await jsonOf(res);
     expect(Date.parse(body.to) - Date.parse(body.from)).toBe(90 * DAY_MS);
     expect(Date.parse(body.to)).toBeGreaterThanOrEqual(now);
     expect(body.buckets).toHaveLength(2);
@@ -115,6 +117,33 @@ describe('usage: recorder, pruner and endpoint (real PostgreSQL)', () => {
     const day = await jsonOf(await cp.api(`/api/apps/${appId}/usage`));
     expect(Date.parse(day.to) - Date.parse(day.from)).toBe(DAY_MS);
     expect(day.buckets.map((b: { bucketStart: string }) => b.bucketStart)).toEqual([recent.toISOString()]);
+
+    // Oldest first whatever the order of the writes; numbers exactly as stored (the body is built by
+    // PostgreSQL, not by JSON.stringify).
+    await pg.query(`DELETE FROM usage_buckets`);
+    const starts = [3, 1, 2].map((h) => new Date(recent.getTime() - h * 3_600_000));
+    for (const [i, start] of starts.entries()) {
+      await pg.query(`INSERT INTO usage_buckets (app_id, bucket_start, cpu_avg, mem_avg, mem_max, net_rx, net_tx, samples) VALUES ($1, $2, $3, $4, $5, $6, $7, 1)`, [
+        appId,
+        start,
+        [12.345678901234567, 0.1, 1e-7][i],
+        [104155800.17605227, 2 ** 31, 0][i],
+        2 ** 40 + i,
+        9_007_199_254_740_991 - i,
+        i,
+      ]);
+    }
+    const ordered = await jsonOf(await cp.api(`/api/apps/${appId}/usage?from=${new Date(now - DAY_MS).toISOString()}`));
+    expect(ordered.buckets).toEqual([
+      { bucketStart: starts[0].toISOString(), cpuAvg: 12.345678901234567, memAvg: 104155800.17605227, memMax: 2 ** 40, netRx: 9_007_199_254_740_991, netTx: 0 },
+      { bucketStart: starts[2].toISOString(), cpuAvg: 1e-7, memAvg: 0, memMax: 2 ** 40 + 2, netRx: 9_007_199_254_740_989, netTx: 2 },
+      { bucketStart: starts[1].toISOString(), cpuAvg: 0.1, memAvg: 2 ** 31, memMax: 2 ** 40 + 1, netRx: 9_007_199_254_740_990, netTx: 1 },
+    ]);
+    // The whole 90 days (read in parts): the same buckets, none from the empty older part.
+    const whole = await jsonOf(await cp.api(`/api/apps/${appId}/usage?from=${new Date(now - 365 * DAY_MS).toISOString()}`));
+    expect(whole.buckets).toEqual(ordered.buckets);
+    const empty = await jsonOf(await cp.api(`/api/apps/${appId}/usage?from=${new Date(now - 7 * DAY_MS).toISOString()}&to=${new Date(now - 6 * DAY_MS).toISOString()}`));
+    expect(empty.buckets).toEqual([]);
 
     const bad = await cp.api(`/api/apps/${appId}/usage?from=yesterday`);
     expect(bad.status).toBe(400);

@@ -156,22 +156,36 @@ export class AlertsRepository {
     return out;
   }
 
-  /** Upserts the poller's state rows in one statement. */
+  /**
+   * Writes the poller's state rows (only the rules whose state changed) in one statement: an UPDATE,
+   * which is one WAL record a row where an upsert that finds the row writes two; only when a rule has
+   * no row yet (new, or its row is gone) does a second statement upsert them all. The five columns go
+   * as PostgreSQL array literals written here: every element is a uuid, a phase name, a number or a
+   * boolean, none of which needs quoting, and for 10,000 rows the driver's general array encoding
+   * (quoting and escaping each element) cost about as much as the server's write.
+   */
   async writeStates(states: { ruleId: string; state: RuleState }[], now: Date): Promise<void> {
     if (states.length === 0) return;
+    const values = [
+      arrayLiteral(states.map((s) => s.ruleId)),
+      arrayLiteral(states.map((s) => s.state.phase)),
+      arrayLiteral(states.map((s) => s.state.since?.getTime() ?? null)),
+      arrayLiteral(states.map((s) => s.state.noData)),
+      arrayLiteral(states.map((s) => (s.state.value === undefined || !Number.isFinite(s.state.value) ? null : s.state.value))),
+      now,
+    ];
+    const changes = `unnest($1::uuid[], $2::text[], $3::float8[], $4::boolean[], $5::float8[]) AS u(rule_id, phase, since_ms, no_data, value)`;
+    const { rowCount } = await this.pool.query(
+      `UPDATE alert_rule_states s SET phase = u.phase, since = to_timestamp(u.since_ms / 1000.0), no_data = u.no_data, value = u.value, updated_at = $6::timestamptz
+       FROM ${changes} WHERE s.rule_id = u.rule_id`,
+      values,
+    );
+    if (rowCount === states.length) return;
     await this.pool.query(
       `INSERT INTO alert_rule_states (rule_id, phase, since, no_data, value, updated_at)
-       SELECT u.rule_id, u.phase, to_timestamp(u.since_ms / 1000.0), u.no_data, u.value, $6::timestamptz
-       FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::boolean[], $5::float8[]) AS u(rule_id, phase, since_ms, no_data, value)
+       SELECT u.rule_id, u.phase, to_timestamp(u.since_ms / 1000.0), u.no_data, u.value, $6::timestamptz FROM ${changes}
        ON CONFLICT (rule_id) DO UPDATE SET phase = EXCLUDED.phase, since = EXCLUDED.since, no_data = EXCLUDED.no_data, value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
-      [
-        states.map((s) => s.ruleId),
-        states.map((s) => s.state.phase),
-        states.map((s) => s.state.since?.getTime() ?? null),
-        states.map((s) => s.state.noData),
-        states.map((s) => (s.state.value === undefined || !Number.isFinite(s.state.value) ? null : s.state.value)),
-        now,
-      ],
+      values,
     );
   }
 
@@ -276,6 +290,14 @@ export class AlertOutbox {
     const { rowCount } = await this.pool.query(`UPDATE alert_outbox SET ${set}, claimed_until = NULL, claim = NULL WHERE id = $1 AND claim = $2`, [id, claim, ...values]);
     return rowCount === 1;
   }
+}
+
+/**
+ * A PostgreSQL array literal of elements that need no quoting (uuids, plain words, finite numbers,
+ * booleans); null is NULL.
+ */
+function arrayLiteral(values: readonly (string | number | boolean | null)[]): string {
+  return `{${values.map((v) => (v === null ? 'NULL' : v === true ? 't' : v === false ? 'f' : v)).join(',')}}`;
 }
 
 function stateOf(r: RuleRow): RuleState {

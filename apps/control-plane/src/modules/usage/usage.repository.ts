@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { DAY_MS, USAGE_BUCKET_MS } from '@berth/core';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../../database/pg-pool';
 import type { UsageRow } from './usage-bucket';
@@ -11,6 +12,12 @@ export interface UsageBucketView {
   netRx: number;
   netTx: number;
 }
+
+/**
+ * The longest stretch of buckets rangeJson reads in one statement (45 days: 12,960 buckets); 90 days
+ * are read as two halves at once.
+ */
+const READ_PART_MS = 45 * DAY_MS;
 
 /** Rows deleted per statement by the pruner. */
 export const PRUNE_BATCH = 10_000;
@@ -49,24 +56,37 @@ export class UsageRepository {
   }
 
   /**
-   * Buckets of one app starting in [from, to), oldest first, as the endpoint answers them. 90 days are
-   * 25,920 rows; sent as that many protocol rows they cost the driver several times what the query
-   * does, so they come as one text value (`isoStart,cpu,memAvg,memMax,rx,tx;…`, numbers in PostgreSQL's
-   * exact shortest form, the start already in the API's ISO 8601 form) split here.
+   * Buckets of one app starting in [from, to), oldest first, as the JSON text of the endpoint's
+   * `buckets` array (UsageBucketView[]) without its brackets, in pieces to be sent one after the other
+   * with a comma between them (none when there are no buckets). PostgreSQL writes the text and it is
+   * sent on as it is: 90 days are 25,920 buckets, and decoding them into objects and serialising them
+   * again cost more than the query itself. Writing the text is most of the query's time, so a window
+   * longer than READ_PART_MS is read as consecutive parts on separate connections at once.
    */
-  async range(appId: string, from: Date, to: Date): Promise<UsageBucketView[]> {
-    const { rows } = await this.pool.query<{ packed: string | null }>(
-      `SELECT string_agg(concat_ws(',', to_char(bucket_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), cpu_avg, mem_avg, mem_max, net_rx, net_tx), ';'
-                         ORDER BY bucket_start) AS packed
-       FROM usage_buckets WHERE app_id = $1 AND bucket_start >= $2 AND bucket_start < $3`,
+  async rangeJson(appId: string, from: Date, to: Date): Promise<string[]> {
+    const parts = Math.max(1, Math.ceil((to.getTime() - from.getTime()) / READ_PART_MS));
+    const step = Math.ceil((to.getTime() - from.getTime()) / parts / USAGE_BUCKET_MS) * USAGE_BUCKET_MS;
+    const bounds = Array.from({ length: parts + 1 }, (_, i) => new Date(i === parts ? to.getTime() : Math.min(from.getTime() + i * step, to.getTime())));
+    const texts = await Promise.all(bounds.slice(1).map((end, i) => this.partJson(appId, bounds[i], end)));
+    return texts.filter((t) => t.length > 0);
+  }
+
+  /**
+   * One part of rangeJson: its bucket objects separated by commas (empty when there are none).
+   * Numbers are PostgreSQL's shortest exact text (what JSON.stringify writes for the same double), the
+   * start is Date#toISOString's form. The ARRAY(subquery) keeps the key's order without sorting the
+   * built texts (an aggregate's own ORDER BY would sort them, spilling to disk past work_mem), and the
+   * key carries every column read, so this is an index-only scan.
+   */
+  private async partJson(appId: string, from: Date, to: Date): Promise<string> {
+    const { rows } = await this.pool.query<{ json: string }>(
+      `SELECT array_to_string(ARRAY(
+                SELECT concat('{"bucketStart":"', to_char(bucket_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), '","cpuAvg":', cpu_avg,
+                              ',"memAvg":', mem_avg, ',"memMax":', mem_max, ',"netRx":', net_rx, ',"netTx":', net_tx, '}')
+                FROM usage_buckets WHERE app_id = $1 AND bucket_start >= $2 AND bucket_start < $3 ORDER BY bucket_start), ',') AS json`,
       [appId, from, to],
     );
-    const packed = rows[0]?.packed;
-    if (!packed) return [];
-    return packed.split(';').map((row) => {
-      const f = row.split(',');
-      return { bucketStart: f[0], cpuAvg: +f[1], memAvg: +f[2], memMax: +f[3], netRx: +f[4], netTx: +f[5] };
-    });
+    return rows[0].json;
   }
 
   /** Deletes rows whose bucket starts before `cutoff`, PRUNE_BATCH at a time; resolves to how many. */
