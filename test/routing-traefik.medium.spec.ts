@@ -10,7 +10,7 @@ import { traefikSchemaErrors } from '../apps/control-plane/src/modules/routing/t
 import { startControlPlane, type RunningControlPlane } from './support/control-plane';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { eventually } from './support/processes';
-import { appEvents, appendFleet, domainEvents, type FleetApp, type FleetWorker } from './support/routing-fleet';
+import { appEvents, appendFleet, deploymentEvents, domainEvents, type FleetApp, type FleetWorker } from './support/routing-fleet';
 
 const TOKEN = 'traefik-test-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -123,6 +123,27 @@ describe('Traefik HTTP-provider endpoints', () => {
     }
   });
 
+  it('a matching If-None-Match with a bad or missing token still gets 401, not 304', async () => {
+    for (const path of [`/v1/traefik/config?worker_id=${workers[0].id}`, '/v1/traefik/proxy-config']) {
+      const etag = (await get(cp, path)).headers.get('etag')!;
+      expect((await get(cp, path, { ...auth, 'if-none-match': etag })).status).toBe(304);
+      for (const headers of [{ 'if-none-match': etag }, { authorization: 'Bearer nope', 'if-none-match': etag }] as Record<string, string>[]) {
+        const res = await get(cp, path, headers);
+        expect(res.status).toBe(401);
+        expect((await json(res)).message).toMatch(/Authorization header|not valid/);
+      }
+    }
+  });
+
+  it('an unknown or malformed worker id gets the empty configuration, and 304 on its ETag', async () => {
+    for (const path of [`/v1/traefik/config?worker_id=${randomUUID()}`, '/v1/traefik/config?worker_id=nope', '/v1/traefik/config']) {
+      const res = await get(cp, path);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('{"http":{"routers":{},"services":{}}}');
+      expect((await get(cp, path, { ...auth, 'if-none-match': res.headers.get('etag')! })).status).toBe(304);
+    }
+  });
+
   it('a change written through one replica reaches the other replica\'s cached body, with a new ETag', async () => {
     const path = `/v1/traefik/config?worker_id=${workers[1].id}`;
     const before = await get(replica, path);
@@ -155,6 +176,41 @@ describe('Traefik HTTP-provider endpoints', () => {
       const proxy = await (await get(cp, '/v1/traefik/proxy-config')).text();
       return !worker.includes('shop') && !proxy.includes('shop') ? true : undefined;
     }, 10_000, 20);
+  });
+
+  it('after moves, re-verifications and a new advertise address, every body equals what a freshly started replica renders', async () => {
+    const moved = apps[3];
+    const spec = { name: moved.name, source: { type: 'image' as const, image: 'busybox' }, port: 8080 };
+    const blogDomain = apps[1].domains![0];
+    const blogDomainEvent = (type: 'DomainVerified' | 'DomainUnrouted') => ({
+      streamId: `domain-${blogDomain.id}`,
+      streamType: 'domain',
+      expectedVersion: 'any' as const,
+      events: [type === 'DomainVerified' ? { type, data: { domainId: blogDomain.id, appId: apps[1].id, hostname: blogDomain.hostname } } : { type, data: { domainId: blogDomain.id, appId: apps[1].id, hostname: blogDomain.hostname, reason: 'record gone' } }],
+    });
+    // Poll every body first so each is cached and must be replaced, not merely rendered late.
+    const paths = ['/v1/traefik/proxy-config', ...workers.map((w) => `/v1/traefik/config?worker_id=${w.id}`)];
+    for (const path of paths) await get(cp, path);
+    await store.appendMany([
+      deploymentEvents(moved.id, spec, workers[1].id, 32004),
+      blogDomainEvent('DomainVerified'),
+      // status.example.org (on workers[1]) is touched by no event but this one.
+      { streamId: `worker-${workers[1].id}`, streamType: 'worker', expectedVersion: 'any', events: [{ type: 'WorkerCameOnline', data: { workerId: workers[1].id, capacity: { memoryMb: 1024, cpus: 1 }, advertiseIp: '10.9.0.2' } }] },
+    ]);
+    await eventually('the changes to be served', async () => {
+      const proxy = await (await get(cp, '/v1/traefik/proxy-config')).text();
+      return proxy.includes('blog.example.com') && proxy.includes('http://10.9.0.2:31003') ? true : undefined;
+    }, 10_000, 20);
+    await store.appendMany([blogDomainEvent('DomainUnrouted')]);
+    await eventually('the unrouted domain to go', async () => ((await (await get(cp, '/v1/traefik/proxy-config')).text()).includes('blog.example.com') ? undefined : true), 10_000, 20);
+    const fresh = await startControlPlane(db.url, { traefikToken: TOKEN, baseDomain: 'berth.test' });
+    try {
+      for (const path of paths) expect(await (await get(cp, path)).text(), path).toBe(await (await get(fresh, path)).text());
+      expect(await (await get(cp, `/v1/traefik/config?worker_id=${workers[1].id}`)).text()).toContain('http://127.0.0.1:32004');
+      expect(await (await get(cp, `/v1/traefik/config?worker_id=${workers[2].id}`)).text()).not.toContain('hello');
+    } finally {
+      await fresh.close();
+    }
   });
 });
 

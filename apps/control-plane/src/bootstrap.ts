@@ -8,6 +8,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { jsonBody } from './common/json-body';
+import { TraefikNotModified } from './modules/routing/traefik-not-modified';
 
 function flatten(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((e) => {
@@ -21,6 +22,8 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
 export async function createControlPlane(config: ControlPlaneConfig): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
+  // Traefik's polls that change nothing: answered before any other middleware (see TraefikNotModified).
+  app.use(app.get(TraefikNotModified).middleware);
   app.use(jsonBody);
   app.useWebSocketAdapter(new IoAdapter(app));
   app.useGlobalFilters(new HttpExceptionFilter());

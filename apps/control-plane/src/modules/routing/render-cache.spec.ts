@@ -34,4 +34,30 @@ describe('RenderCache', () => {
     await expect(cache.get('w', async () => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
     expect(await cache.get('w', async () => 'ok')).toBe('ok');
   });
+
+  it('peek gives only a finished, current render', async () => {
+    const cache = new RenderCache<string>();
+    const slow = deferred<string>();
+    expect(cache.peek('w')).toBeUndefined();
+    const first = cache.get('w', () => slow.promise);
+    expect(cache.peek('w')).toBeUndefined();
+    slow.resolve('body');
+    await first;
+    expect(cache.peek('w')).toBe('body');
+    cache.invalidate();
+    expect(cache.peek('w')).toBeUndefined();
+  });
+
+  it('peek never gives a render that was in flight when the routes changed', async () => {
+    const cache = new RenderCache<string>();
+    const slow = deferred<string>();
+    const first = cache.get('w', () => slow.promise);
+    cache.invalidate();
+    slow.resolve('old');
+    await first;
+    expect(cache.peek('w')).toBeUndefined();
+    const failed = cache.get('w', async () => Promise.reject(new Error('db down')));
+    await failed.catch(() => undefined);
+    expect(cache.peek('w')).toBeUndefined();
+  });
 });

@@ -5,23 +5,36 @@
  */
 export class RenderCache<V> {
   private readonly entries = new Map<string, Promise<V>>();
+  /** The entries whose render has finished, readable without awaiting. */
+  private readonly settled = new Map<string, V>();
 
   constructor(private readonly maxEntries = 10_000) {}
 
   /** The routes changed: every cached body is stale. */
   invalidate(): void {
     this.entries.clear();
+    this.settled.clear();
+  }
+
+  /** The value for `key` if it is rendered already and still current; never renders. */
+  peek(key: string): V | undefined {
+    return this.settled.get(key);
   }
 
   get(key: string, render: () => Promise<V>): Promise<V> {
     const hit = this.entries.get(key);
     if (hit) return hit;
     const value = render();
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    if (this.entries.size >= this.maxEntries) this.invalidate();
     this.entries.set(key, value);
-    value.catch(() => {
-      if (this.entries.get(key) === value) this.entries.delete(key);
-    });
+    value.then(
+      (v) => {
+        if (this.entries.get(key) === value) this.settled.set(key, v);
+      },
+      () => {
+        if (this.entries.get(key) === value) this.entries.delete(key);
+      },
+    );
     return value;
   }
 }

@@ -16,14 +16,18 @@ export class TraefikTokenGuard implements CanActivate {
     this.expected = config.traefikToken ? digest(config.traefikToken) : undefined;
   }
 
-  canActivate(ctx: ExecutionContext): boolean {
-    if (!this.expected) {
-      throw new DomainError(ErrorCode.Unauthorized, 'the Traefik endpoints are disabled: set BERTH_TRAEFIK_TOKEN on the control plane and send it as "Authorization: Bearer <token>"');
-    }
-    const header = ctx.switchToHttp().getRequest<Request>().headers.authorization;
-    if (!header) throw new DomainError(ErrorCode.Unauthorized, 'missing Authorization header: send "Authorization: Bearer <BERTH_TRAEFIK_TOKEN>"');
+  /** Why an Authorization header is refused, or undefined when it carries the token. */
+  problemWith(header: string | undefined): string | undefined {
+    if (!this.expected) return 'the Traefik endpoints are disabled: set BERTH_TRAEFIK_TOKEN on the control plane and send it as "Authorization: Bearer <token>"';
+    if (!header) return 'missing Authorization header: send "Authorization: Bearer <BERTH_TRAEFIK_TOKEN>"';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m || !timingSafeEqual(digest(m[1]), this.expected)) throw new DomainError(ErrorCode.Unauthorized, 'the Traefik token is not valid');
+    if (!m || !timingSafeEqual(digest(m[1]), this.expected)) return 'the Traefik token is not valid';
+    return undefined;
+  }
+
+  canActivate(ctx: ExecutionContext): boolean {
+    const problem = this.problemWith(ctx.switchToHttp().getRequest<Request>().headers.authorization);
+    if (problem) throw new DomainError(ErrorCode.Unauthorized, problem);
     return true;
   }
 }

@@ -4,21 +4,13 @@ import type { Request, Response } from 'express';
 import { Public } from '../auth/public.decorator';
 import { RoutesService } from './routes.service';
 import type { RenderedConfig } from './traefik-config';
+import { etagMatches } from './traefik-not-modified';
 import { TraefikTokenGuard } from './traefik-token.guard';
-
-/** Whether If-None-Match names this ETag (or `*`). Weak and strong forms compare equal. */
-function matches(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t === etag || t === `W/${etag}`;
-  });
-}
 
 function send(req: Request, res: Response, rendered: RenderedConfig): void {
   res.setHeader('ETag', rendered.etag);
   res.setHeader('Cache-Control', 'no-cache');
-  if (matches(req.headers['if-none-match'], rendered.etag)) {
+  if (etagMatches(req.headers['if-none-match'], rendered.etag)) {
     res.status(304).end();
     return;
   }
