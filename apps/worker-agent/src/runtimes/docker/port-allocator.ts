@@ -30,7 +30,6 @@ export const isPortFreeOnAll =
     return true;
   };
 
-export const isPortFree = (port: number) => isPortFreeOn('127.0.0.1', port);
 
 /**
  * Picks host ports: a random start in the range, then the next free one, skipping ports Berth's own
@@ -41,7 +40,7 @@ export class PortAllocator {
 
   constructor(
     private readonly range: PortRange = HOST_PORT_RANGE,
-    private readonly probe: (port: number) => Promise<boolean> = isPortFree,
+    private readonly probe: (port: number) => Promise<boolean> = isPortFreeOnAll(['127.0.0.1']),
     private readonly random: () => number = Math.random,
   ) {
     if (range.min < 1 || range.max > 65_535 || range.min > range.max) throw new Error(`bad port range ${range.min}-${range.max}`);
