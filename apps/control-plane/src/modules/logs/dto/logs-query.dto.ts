@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { PageLimit } from '../../../common/page-limit';
 
 export class LogsQueryDto {
   @ApiPropertyOptional({ description: 'opaque cursor: the `next` of the previous page (lines after it are returned)' })
@@ -9,12 +9,7 @@ export class LogsQueryDto {
   @Matches(/^\d{1,18}$/, { message: 'after must be a cursor returned as "next"' })
   after?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 500 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @PageLimit(1000, 500)
   limit?: number;
 
   @ApiPropertyOptional({ enum: ['stdout', 'stderr'] })
