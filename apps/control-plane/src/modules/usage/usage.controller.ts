@@ -38,8 +38,9 @@ export class UsageController {
     await this.apps.get(appId);
     const asked = { from: query.from ? new Date(query.from) : undefined, to: query.to ? new Date(query.to) : undefined };
     if (asked.from && asked.to && asked.from.getTime() > asked.to.getTime()) throw new DomainError(ErrorCode.InvalidInput, 'from must not be after to');
-    const { from, to } = clampWindow(asked.from, asked.to, this.clock.now());
-    const buckets = from.getTime() < to.getTime() ? await this.repo.rangeJson(appId, from, to) : [];
+    const now = this.clock.now();
+    const { from, to } = clampWindow(asked.from, asked.to, now);
+    const buckets = await this.repo.rangeJson(appId, from, to, now);
     const pieces = [`{"from":"${from.toISOString()}","to":"${to.toISOString()}","buckets":[`, ...buckets.flatMap((b, i) => (i === 0 ? [b] : [',', b])), ']}'];
     return new StreamableFile(Readable.from(pieces), { type: 'application/json; charset=utf-8' });
   }
