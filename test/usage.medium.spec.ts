@@ -155,6 +155,17 @@ describe('usage: recorder, pruner and endpoint (real PostgreSQL)', () => {
     expect((await cp.api(`/api/apps/00000000-0000-4000-8000-000000000000/usage`)).status).toBe(404);
   });
 
+  it('the answer says its length (Content-Length) and is that many bytes', async () => {
+    await pg.query(`DELETE FROM usage_buckets`);
+    await insertRow(appId, new Date(Math.floor((Date.now() - 2 * DAY_MS) / USAGE_BUCKET_MS) * USAGE_BUCKET_MS));
+    const res = await cp.api(`/api/apps/${appId}/usage?from=${new Date(Date.now() - 3 * DAY_MS).toISOString()}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    expect(res.headers.get('transfer-encoding')).toBeNull();
+    expect(Number(res.headers.get('content-length'))).toBe(body.length);
+    expect(JSON.parse(body.toString()).buckets).toHaveLength(1);
+    await pg.query(`DELETE FROM usage_buckets`);
+  });
+
   describe('finished days stored as text (usage_days) answer exactly what the buckets say', () => {
     const app = randomUUID();
     const at = (iso: string) => new Date(iso);
