@@ -82,7 +82,8 @@ export class UsageRepository {
   /**
    * The finished days starting in [from, to) (whole UTC days) as their stored texts, oldest first,
    * days without buckets left out. Days not stored yet are first written from their buckets and read
-   * again; a concurrent read writing the same day keeps the first (both wrote the same text).
+   * again; a concurrent read writing the same day keeps the first (both wrote the same text). A day
+   * forgotten again in between (a write to its buckets) leaves the days to be read from the buckets.
    */
   private async daysJson(appId: string, from: Date, to: Date): Promise<string[]> {
     let stored = await this.storedDays(appId, from, to);
@@ -92,6 +93,7 @@ export class UsageRepository {
       const missing = Array.from({ length: wanted }, (_, i) => new Date(from.getTime() + i * DAY_MS)).filter((d) => !have.has(d.getTime()));
       await this.storeDays(appId, missing);
       stored = await this.storedDays(appId, from, to);
+      if (stored.length < wanted) return [await this.bucketsJson(appId, from, to)];
     }
     return stored.flatMap((d) => (d.body.length > 0 ? [d.body] : []));
   }
