@@ -5,6 +5,7 @@ import { CreateRoutingAndDomains1700000000100 } from './1700000000100-CreateRout
 import { CreateWebhookSecrets1700000000200 } from './1700000000200-CreateWebhookSecrets';
 import { CreateAlertsAndUsage1700000000300 } from './1700000000300-CreateAlertsAndUsage';
 import { UsageCoveringKey1700000000301 } from './1700000000301-UsageCoveringKey';
+import { UsageDays1700000000302 } from './1700000000302-UsageDays';
 import { RuntimeLogs1700000000400 } from './1700000000400-RuntimeLogs';
 
 /** Every migration, in order. The schema changes only through these. */
@@ -16,5 +17,6 @@ export const migrations = [
   CreateWebhookSecrets1700000000200,
   CreateAlertsAndUsage1700000000300,
   UsageCoveringKey1700000000301,
+  UsageDays1700000000302,
   RuntimeLogs1700000000400,
 ];

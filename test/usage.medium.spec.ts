@@ -1,10 +1,12 @@
 import { DAY_MS, USAGE_BUCKET_MS } from '@berth/core';
 import type { AppStatsView } from '@berth/contracts';
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatsStore } from '../apps/control-plane/src/modules/stats/stats.store';
 import { feedStats } from './support/live-stats';
 import { UsageRecorder } from '../apps/control-plane/src/modules/usage/usage-recorder';
+import { clampWindow } from '../apps/control-plane/src/modules/usage/usage-bucket';
 import { UsageRepository } from '../apps/control-plane/src/modules/usage/usage.repository';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { startControlPlane, type RunningControlPlane } from './support/control-plane';
@@ -151,5 +153,125 @@ describe('usage: recorder, pruner and endpoint (real PostgreSQL)', () => {
     const reversed = await cp.api(`/api/apps/${appId}/usage?from=2026-02-02T00:00:00Z&to=2026-01-01T00:00:00Z`);
     expect(reversed.status).toBe(400);
     expect((await cp.api(`/api/apps/00000000-0000-4000-8000-000000000000/usage`)).status).toBe(404);
+  });
+
+  it('the answer says its length (Content-Length) and is that many bytes', async () => {
+    await pg.query(`DELETE FROM usage_buckets`);
+    await insertRow(appId, new Date(Math.floor((Date.now() - 2 * DAY_MS) / USAGE_BUCKET_MS) * USAGE_BUCKET_MS));
+    const res = await cp.api(`/api/apps/${appId}/usage?from=${new Date(Date.now() - 3 * DAY_MS).toISOString()}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    expect(res.headers.get('transfer-encoding')).toBeNull();
+    expect(Number(res.headers.get('content-length'))).toBe(body.length);
+    expect(JSON.parse(body.toString()).buckets).toHaveLength(1);
+    await pg.query(`DELETE FROM usage_buckets`);
+  });
+
+  describe('finished days stored as text (usage_days) answer exactly what the buckets say', () => {
+    const app = randomUUID();
+    const at = (iso: string) => new Date(iso);
+    /** The window's buckets as the endpoint must answer them, decoded from the rows themselves. */
+    const fromBuckets = async (from: Date, to: Date) =>
+      (
+        await pg.query(
+          `SELECT bucket_start, cpu_avg, mem_avg, mem_max::text, net_rx::text, net_tx::text FROM usage_buckets
+           WHERE app_id = $1 AND bucket_start >= $2 AND bucket_start < $3 ORDER BY bucket_start`,
+          [app, from, to],
+        )
+      ).rows.map((r) => ({ bucketStart: r.bucket_start.toISOString(), cpuAvg: r.cpu_avg, memAvg: r.mem_avg, memMax: +r.mem_max, netRx: +r.net_rx, netTx: +r.net_tx }));
+    const read = async (now: Date, from?: Date, to?: Date) => {
+      const w = clampWindow(from, to, now);
+      const pieces = await cp.app.get(UsageRepository).rangeJson(app, w.from, w.to, now);
+      return { answered: JSON.parse(`[${pieces.join(',')}]`), expected: await fromBuckets(w.from, w.to) };
+    };
+    const storedDays = async () => (await pg.query(`SELECT day FROM usage_days WHERE app_id = $1 ORDER BY day`, [app])).rows.map((r) => r.day.toISOString());
+    const fill = (from: string, to: string) =>
+      pg.query(
+        `INSERT INTO usage_buckets (app_id, bucket_start, cpu_avg, mem_avg, mem_max, net_rx, net_tx, samples)
+         SELECT $1, b, random() * 100, 1e8 * random(), 2e8 + floor(random() * 1e6), floor(random() * 1e9), floor(random() * 1e5), 5
+         FROM generate_series($2::timestamptz, $3::timestamptz - interval '5 minutes', interval '5 minutes') b`,
+        [app, from, to],
+      );
+    const row = (bucketStart: Date, cpuAvg: number) => ({ appId: app, bucketStart, cpuAvg, memAvg: 7.25, memMax: 9, netRx: 11, netTx: 13, samples: 1 });
+
+    beforeAll(async () => {
+      // 90 days before 2026-12-03T00:20Z start at 2026-09-04T00:20Z: buckets on both sides of that
+      // instant and of every midnight around it; whole days, then weeks without a bucket, then days
+      // again up to yesterday's last bucket and today's first.
+      await fill('2026-09-03T23:00:00Z', '2026-09-07T01:00:00Z');
+      await fill('2026-10-01T12:00:00Z', '2026-10-02T00:00:00Z');
+      await fill('2026-11-28T00:00:00Z', '2026-12-03T00:20:00Z');
+    });
+
+    it('over the 90-day clamp, the day boundaries and the gaps; the finished days are stored', async () => {
+      const now = at('2026-12-03T00:20:00.000Z');
+      const first = await read(now, at('2020-01-01T00:00:00Z'));
+      expect(first.answered[0].bucketStart).toBe('2026-09-04T00:20:00.000Z');
+      expect(first.answered.at(-1).bucketStart).toBe('2026-12-03T00:15:00.000Z');
+      expect(first.answered).toHaveLength(first.expected.length);
+      expect(first.answered).toEqual(first.expected);
+      // Every whole day from 09-05 up to 12-01; yesterday is still within its settling hour.
+      const days = await storedDays();
+      expect(days).toHaveLength(88);
+      expect([days[0], days.at(-1)]).toEqual(['2026-09-05T00:00:00.000Z', '2026-12-01T00:00:00.000Z']);
+      // Read again from the stored days: the same answer.
+      expect((await read(now, at('2020-01-01T00:00:00Z'))).answered).toEqual(first.expected);
+      // Windows that start and end inside days, on midnights, and inside a gap.
+      for (const [from, to] of [
+        ['2026-09-04T23:55:00Z', '2026-09-06T00:05:00Z'],
+        ['2026-09-05T00:00:00Z', '2026-09-07T00:00:00Z'],
+        ['2026-09-20T00:00:00Z', '2026-10-01T12:05:00Z'],
+        ['2026-11-27T23:59:59.999Z', '2026-12-02T23:55:00Z'],
+      ]) {
+        const part = await read(now, at(from), at(to));
+        expect(part.answered).toEqual(part.expected);
+      }
+    });
+
+    it('a late write within the settling hour is answered, and stored once the day is finished', async () => {
+      const repo = cp.app.get(UsageRepository);
+      await repo.upsert([row(at('2026-12-02T23:55:00Z'), 42.5)]);
+      const late = await read(at('2026-12-03T00:50:00.000Z'), at('2026-12-02T00:00:00Z'));
+      expect(late.answered.find((b: { bucketStart: string }) => b.bucketStart === '2026-12-02T23:55:00.000Z').cpuAvg).toBe(42.5);
+      expect(late.answered).toEqual(late.expected);
+      expect(await storedDays()).not.toContain('2026-12-02T00:00:00.000Z');
+
+      const settled = await read(at('2026-12-03T01:00:00.000Z'), at('2020-01-01T00:00:00Z'));
+      expect(await storedDays()).toContain('2026-12-02T00:00:00.000Z');
+      expect(settled.answered).toEqual(settled.expected);
+    });
+
+    it('any write to the buckets of a stored day makes it read from the buckets again', async () => {
+      const repo = cp.app.get(UsageRepository);
+      const now = at('2026-12-03T02:00:00.000Z');
+      const check = async () => {
+        const r = await read(now, at('2020-01-01T00:00:00Z'));
+        expect(r.answered).toEqual(r.expected);
+        return r.answered as { bucketStart: string; cpuAvg: number }[];
+      };
+      await check();
+      await repo.upsert([row(at('2026-09-05T12:00:00Z'), 1.5), row(at('2026-09-20T08:00:00Z'), 2.5)]); // a changed bucket, one in a gap
+      expect(await storedDays()).not.toContain('2026-09-05T00:00:00.000Z');
+      expect(await storedDays()).not.toContain('2026-09-20T00:00:00.000Z');
+      expect((await check()).filter((b) => b.cpuAvg === 1.5 || b.cpuAvg === 2.5)).toHaveLength(2);
+      expect(await storedDays()).toContain('2026-09-20T00:00:00.000Z');
+
+      await pg.query(`DELETE FROM usage_buckets WHERE app_id = $1 AND bucket_start >= '2026-11-29T06:00:00Z' AND bucket_start < '2026-11-29T07:00:00Z'`, [app]);
+      await pg.query(`UPDATE usage_buckets SET bucket_start = bucket_start + interval '10 days' WHERE app_id = $1 AND bucket_start = '2026-09-06T00:00:00Z'`, [app]);
+      const after = await check();
+      expect(after.some((b) => b.bucketStart === '2026-11-29T06:30:00.000Z')).toBe(false);
+      expect(after.some((b) => b.bucketStart === '2026-09-16T00:00:00.000Z')).toBe(true);
+    });
+
+    it('the pruner deletes stored days before the cutoff with the buckets', async () => {
+      await cp.app.get(UsageRepository).pruneBefore(at('2026-09-06T00:00:00Z'));
+      expect((await storedDays())[0]).toBe('2026-09-06T00:00:00.000Z');
+      const r = await read(at('2026-12-03T02:00:00.000Z'), at('2020-01-01T00:00:00Z'));
+      expect(r.answered[0].bucketStart).toBe('2026-09-06T00:05:00.000Z');
+      expect(r.answered).toEqual(r.expected);
+      // Deleting every bucket forgets every stored day that had some (the empty ones stay right).
+      await pg.query(`DELETE FROM usage_buckets WHERE app_id = $1`, [app]);
+      expect((await pg.query(`SELECT count(*)::int AS n FROM usage_days WHERE app_id = $1 AND buckets > 0`, [app])).rows[0].n).toBe(0);
+      expect((await read(at('2026-12-03T02:00:00.000Z'), at('2020-01-01T00:00:00Z'))).answered).toEqual([]);
+    });
   });
 });

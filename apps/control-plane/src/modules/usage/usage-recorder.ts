@@ -42,7 +42,7 @@ export class UsageRecorder {
     return rows.length;
   }
 
-  /** Daily: deletes every row older than the 90-day window. */
+  /** Daily: deletes every row older than the 90-day window, and the stored days before it; resolves to the rows deleted. */
   prune(now: Date): Promise<number> {
     return this.repo.pruneBefore(retentionStart(now));
   }
