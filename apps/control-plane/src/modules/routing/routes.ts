@@ -3,18 +3,21 @@
  */
 import type { WorkerRoute } from '@berth/contracts';
 
-/** One routed app: where its current container listens, and its verified custom domains. */
+/**
+ * One routed app: where its current container listens, and its verified custom domains. Never changed
+ * in place (a change is a new object): rendered entries are kept per route object (traefik-config).
+ */
 export interface AppRoute {
-  appId: string;
-  appName: string;
+  readonly appId: string;
+  readonly appName: string;
   /** The app's zone (its spec); null: the app is routed directly under the base domain. */
-  zone: string | null;
-  workerId: string;
-  hostPort: number;
+  readonly zone: string | null;
+  readonly workerId: string;
+  readonly hostPort: number;
   /** The worker's advertise address (the edge proxy reaches the port there); null until it said hello. */
-  advertiseIp: string | null;
+  readonly advertiseIp: string | null;
   /** Verified custom domains, sorted. */
-  domains: string[];
+  readonly domains: readonly string[];
 }
 
 /** The zone subdomain every running app gets: `<app>.<zone>.<base>`, or `<app>.<base>` without a zone. */
