@@ -1,6 +1,7 @@
 /**
  * The scheduler's loop: on every wake (an event that can change placement) and every poll interval,
- * the replica holding the lock reads the queue and the workers, runs `schedule`, and applies the plan.
+ * the replica holding the lock reads the queue and, when anything is queued, the workers, runs
+ * `schedule`, and applies the plan.
  * Plain TypeScript with its collaborators passed in, so it is tested without NestJS or a database.
  */
 import type { Logger } from '@berth/core';
