@@ -3,21 +3,18 @@
  */
 import type { WorkerRoute } from '@berth/contracts';
 
-/**
- * One routed app: where its current container listens, and its verified custom domains. Never changed
- * in place (a change is a new object): rendered entries are kept per route object (traefik-config).
- */
+/** One routed app: where its current container listens, and its verified custom domains. */
 export interface AppRoute {
-  readonly appId: string;
-  readonly appName: string;
+  appId: string;
+  appName: string;
   /** The app's zone (its spec); null: the app is routed directly under the base domain. */
-  readonly zone: string | null;
-  readonly workerId: string;
-  readonly hostPort: number;
+  zone: string | null;
+  workerId: string;
+  hostPort: number;
   /** The worker's advertise address (the edge proxy reaches the port there); null until it said hello. */
-  readonly advertiseIp: string | null;
+  advertiseIp: string | null;
   /** Verified custom domains, sorted. */
-  readonly domains: readonly string[];
+  domains: string[];
 }
 
 /** The zone subdomain every running app gets: `<app>.<zone>.<base>`, or `<app>.<base>` without a zone. */

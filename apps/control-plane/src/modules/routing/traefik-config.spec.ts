@@ -68,34 +68,6 @@ describe('renderWorkerConfig (worker Traefik, /v1/traefik/config)', () => {
   });
 });
 
-describe('rendering again after a change (entries kept per route object)', () => {
-  /** The same routes as new objects: nothing rendered before can be re-used for them. */
-  const fresh = (routes: readonly AppRoute[]) => routes.map((r) => ({ ...r, domains: [...r.domains] }));
-
-  it('a route replaced by a changed one renders as the changed one; the others as before', () => {
-    renderProxyConfig(FLEET, 'letsencrypt');
-    renderWorkerConfig(FLEET, W_DE1, 'berth.example');
-    const i = FLEET.findIndex((r) => r.workerId === W_DE1 && r.domains.length > 0 && r.advertiseIp);
-    const moved = FLEET.map((r, j) => (j === i ? { ...r, appName: 'renamed', hostPort: r.hostPort + 1, domains: [...r.domains, 'new.example.com'].sort() } : r));
-    for (const render of [(rs: readonly AppRoute[]) => renderProxyConfig(rs, 'letsencrypt'), (rs: readonly AppRoute[]) => renderWorkerConfig(rs, W_DE1, 'berth.example')]) {
-      const again = render(moved);
-      expect(again).toEqual(render(fresh(moved)));
-      expect(again.body).toContain('renamed');
-      expect(again).not.toEqual(render(FLEET));
-    }
-    expect(renderProxyConfig(moved, 'letsencrypt').body).toContain('new.example.com');
-  });
-
-  it('the same route objects under another base domain or resolver render for that one', () => {
-    renderWorkerConfig(FLEET, W_DE1, 'berth.example');
-    renderProxyConfig(FLEET, 'letsencrypt');
-    expect(renderWorkerConfig(FLEET, W_DE1, 'other.example')).toEqual(renderWorkerConfig(fresh(FLEET), W_DE1, 'other.example'));
-    expect(renderWorkerConfig(FLEET, W_DE1, 'other.example').body).not.toContain('berth.example');
-    expect(renderProxyConfig(FLEET, 'staging')).toEqual(renderProxyConfig(fresh(FLEET), 'staging'));
-    expect(renderProxyConfig(FLEET, 'staging').body).not.toContain('letsencrypt');
-  });
-});
-
 describe('renderProxyConfig (edge Traefik, /v1/traefik/proxy-config)', () => {
   it('verified domains of every app, to the worker advertise address, TLS by the resolver, valid against the schema', () => {
     const { body } = renderProxyConfig(FLEET, 'letsencrypt');

@@ -13,38 +13,12 @@ export interface RenderedConfig {
   etag: string;
 }
 
-/** One router and its service of the same name, written as they appear in the body. */
+/** One router and its service of the same name, as they appear in the body. */
 interface Entry {
   name: string;
-  /** `"<name>":{"rule":…}` */
-  router: string;
-  /** `"<name>":{"loadBalancer":…}` */
-  service: string;
-}
-
-function entry(name: string, rule: string, url: string, certResolver?: string): Entry {
-  // Names (safeRouterName) and rules (buildHostRule) are plain ASCII by construction.
-  const quoted = `"${name}"`;
-  const tls = certResolver === undefined ? '' : `,"tls":{"certResolver":${str(certResolver)}}`;
-  return { name, router: `${quoted}:{"rule":"${rule}","service":${quoted}${tls}}`, service: `${quoted}:{"loadBalancer":{"servers":[{"url":${str(url)}}]}}` };
-}
-
-/**
- * Each route's entry as last rendered, by route object and the setting it was rendered with (the base
- * domain, the certificate resolver): `null` for a route the body leaves out. The routes model keeps a
- * route's object until its app changes, so the render after a change re-uses every other app's entry.
- * Routes are never modified in place, so an entry found here is the one the route would render now.
- */
-type Rendered = { setting: string; entry: Entry | null };
-const workerEntries = new WeakMap<AppRoute, Rendered>();
-const proxyEntries = new WeakMap<AppRoute, Rendered>();
-
-function memo(entries: WeakMap<AppRoute, Rendered>, r: AppRoute, setting: string, make: () => Entry | null): Entry | null {
-  const hit = entries.get(r);
-  if (hit && hit.setting === setting) return hit.entry;
-  const made = make();
-  entries.set(r, { setting, entry: made });
-  return made;
+  rule: string;
+  url: string;
+  certResolver?: string;
 }
 
 /** Whether a hostname is safe inside Host(`…`): the one rule of @berth/core, shared with the agent's Caddy. */
@@ -91,11 +65,19 @@ const str = (v: string) => (PLAIN_JSON.test(v) ? `"${v}"` : JSON.stringify(v));
  */
 function render(entries: Entry[]): RenderedConfig {
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const routers = new Array<string>(entries.length);
-  const services = new Array<string>(entries.length);
-  for (let i = 0; i < entries.length; i++) {
-    routers[i] = entries[i].router;
-    services[i] = entries[i].service;
+  const routers: string[] = [];
+  const services: string[] = [];
+  const tls = new Map<string, string>();
+  for (const e of entries) {
+    // Names (safeRouterName) and rules (buildHostRule) are plain ASCII by construction.
+    const name = `"${e.name}"`;
+    let tlsPart = '';
+    if (e.certResolver !== undefined) {
+      tlsPart = tls.get(e.certResolver) ?? `,"tls":{"certResolver":${str(e.certResolver)}}`;
+      tls.set(e.certResolver, tlsPart);
+    }
+    routers.push(`${name}:{"rule":"${e.rule}","service":${name}${tlsPart}}`);
+    services.push(`${name}:{"loadBalancer":{"servers":[{"url":${str(e.url)}}]}}`);
   }
   const body = `{"http":{"routers":{${routers.join(',')}},"services":{${services.join(',')}}}}`;
   return { body, etag: etagOf(body) };
@@ -109,11 +91,9 @@ export function renderWorkerConfig(routes: readonly AppRoute[], workerId: string
   const entries: Entry[] = [];
   for (const r of routes) {
     if (r.workerId !== workerId) continue;
-    const e = memo(workerEntries, r, baseDomain, () => {
-      const host = zoneHostname(r.appName, r.zone, baseDomain);
-      return isSafeRuleHost(host) ? entry(safeRouterName(r.appName), buildHostRule([host]), `http://127.0.0.1:${r.hostPort}`) : null;
-    });
-    if (e) entries.push(e);
+    const host = zoneHostname(r.appName, r.zone, baseDomain);
+    if (!isSafeRuleHost(host)) continue;
+    entries.push({ name: safeRouterName(r.appName), rule: buildHostRule([host]), url: `http://127.0.0.1:${r.hostPort}` });
   }
   return render(entries);
 }
@@ -126,12 +106,10 @@ export function renderWorkerConfig(routes: readonly AppRoute[], workerId: string
 export function renderProxyConfig(routes: readonly AppRoute[], certResolver: string): RenderedConfig {
   const entries: Entry[] = [];
   for (const r of routes) {
-    const e = memo(proxyEntries, r, certResolver, () => {
-      if (!r.advertiseIp) return null;
-      const hosts = r.domains.length === 1 ? (isSafeRuleHost(r.domains[0]) ? r.domains : []) : r.domains.filter(isSafeRuleHost);
-      return hosts.length === 0 ? null : entry(safeRouterName(r.appName), buildHostRule(hosts), `http://${hostForUrl(r.advertiseIp)}:${r.hostPort}`, certResolver);
-    });
-    if (e) entries.push(e);
+    if (!r.advertiseIp) continue;
+    const hosts = r.domains.length === 1 ? (isSafeRuleHost(r.domains[0]) ? r.domains : []) : r.domains.filter(isSafeRuleHost);
+    if (hosts.length === 0) continue;
+    entries.push({ name: safeRouterName(r.appName), rule: buildHostRule(hosts), url: `http://${hostForUrl(r.advertiseIp)}:${r.hostPort}`, certResolver });
   }
   return render(entries);
 }
