@@ -111,6 +111,18 @@ describe('Traefik HTTP-provider endpoints', () => {
     }
   });
 
+  it('answers those 304s ahead of Express and Socket.IO, which still get every other request', async () => {
+    const path = `/v1/traefik/config?worker_id=${workers[0].id}`;
+    const full = await get(cp, path);
+    expect(full.headers.get('x-powered-by')).toBe('Express');
+    const notModified = await get(cp, path, { ...auth, 'if-none-match': full.headers.get('etag')! });
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers.get('x-powered-by')).toBeNull();
+    const handshake = await fetch(`${cp.url}/socket.io/?EIO=4&transport=polling`);
+    expect(handshake.status).toBe(200);
+    expect(await handshake.text()).toMatch(/^0\{"sid":/);
+  });
+
   it.each([
     ['no token', {}, /missing Authorization header/],
     ['a wrong token', { authorization: 'Bearer nope' }, /not valid/],

@@ -20,8 +20,13 @@ export interface PollersJob {
 }
 
 export interface PollersResult {
-  /** Client-side latencies in ms, sorted. */
+  /** Client-side latencies in ms (request sent -> response ended), sorted. */
   latencies: number[];
+  /**
+   * Paced mode: how late each poll was sent after it was due, in ms, sorted. A large value means the
+   * pollers' own process (or the whole machine) stalled: not the control plane's doing.
+   */
+  lateness: number[];
   notModified: number;
   /** Requests that were not 304 (or failed). */
   others: number;
@@ -40,6 +45,7 @@ function poll(agent: http.Agent, job: PollersJob, i: number): Promise<[number, n
 
 export async function runPollers(job: PollersJob): Promise<PollersResult> {
   const latencies: number[] = [];
+  const lateness: number[] = [];
   let notModified = 0;
   let others = 0;
   const agents = job.paths.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
@@ -64,13 +70,15 @@ export async function runPollers(job: PollersJob): Promise<PollersResult> {
         const due = start + phase + k * job.intervalMs;
         if (due >= until) return;
         await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+        lateness.push(Math.max(0, performance.now() - due));
         record(await poll(agents[i], job, i));
       }
     }),
   );
   for (const a of agents) a.destroy();
   latencies.sort((a, b) => a - b);
-  return { latencies, notModified, others };
+  lateness.sort((a, b) => a - b);
+  return { latencies, lateness, notModified, others };
 }
 
 // Forked: one job in, one result out.

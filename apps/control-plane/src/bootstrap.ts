@@ -18,12 +18,10 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
   });
 }
 
-/** Builds the control plane application (used by main.ts and by tests, which listen on port 0). */
+/** Builds and initialises the control plane application (used by main.ts and by tests, which listen on port 0). */
 export async function createControlPlane(config: ControlPlaneConfig): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
-  // Traefik's polls that change nothing: answered before any other middleware (see TraefikNotModified).
-  app.use(app.get(TraefikNotModified).middleware);
   app.use(jsonBody);
   app.useWebSocketAdapter(new IoAdapter(app));
   app.useGlobalFilters(new HttpExceptionFilter());
@@ -46,5 +44,9 @@ export async function createControlPlane(config: ControlPlaneConfig): Promise<IN
       .build(),
   );
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json' });
+  // Traefik's polls that change nothing: answered ahead of Express and Socket.IO, whose request
+  // listeners exist once the application is initialised (see TraefikNotModified).
+  await app.init();
+  app.get(TraefikNotModified).installOn(app.getHttpServer());
   return app;
 }

@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/support/dat
 import { holdCommits, readEverything, testPool, waitingForLocks } from '../../../test/support/event-store-testing';
 import { compareCursors, cursorOfAppend } from './cursor';
 import { ConcurrencyError } from './errors';
-import { READ_ALL_SQL } from './event-rows';
+import { MORE_AFTER_SQL, READ_ALL_SQL } from './event-rows';
 import { EventStore } from './event-store';
 import { START } from './types';
 
@@ -192,5 +192,28 @@ describe('EventStore', () => {
     expect(plan).toMatch(/"Index Name":"events_transaction_position"/);
     expect(plan).toMatch(/"Index Cond":"[^"]*ROW\(transaction_id, global_position\) > ROW/);
     expect(plan).not.toMatch(/"Node Type":"(Sort|Seq Scan)"/);
+  });
+
+  it('asks whether anything follows a short page through the same index, even before the log is analyzed', async () => {
+    await pool.query(`INSERT INTO events (stream_id, stream_type, version, type, data, occurred_at)
+      SELECT 'more-' || i, 'bulk', 1, 'Bulk', '{}', now() FROM generate_series(1, 5000) i`);
+    const head = await store.headCursor();
+    const sql = MORE_AFTER_SQL.replace(/\$1/g, `'${head.transactionId}'`).replace(/\$2/g, `'${head.position}'`);
+    // Right after a burst of appends autovacuum has not analyzed the log yet: no statistics at all
+    // (removed here inside a transaction that is rolled back), so the planner guesses.
+    const client = await pool.connect();
+    let plan: string;
+    try {
+      await client.query('BEGIN');
+      await client.query(`DELETE FROM pg_statistic WHERE starelid = 'events'::regclass`);
+      plan = JSON.stringify((await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${sql}`)).rows[0]['QUERY PLAN']);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+    expect(plan).toMatch(/"Index Name":"events_transaction_position"/);
+    expect(plan).not.toMatch(/"Node Type":"(Sort|Seq Scan)"/);
+    expect((await pool.query<{ blocked: boolean }>(MORE_AFTER_SQL, [head.transactionId, head.position])).rows[0].blocked).toBe(false);
+    expect((await pool.query<{ blocked: boolean }>(MORE_AFTER_SQL, ['1', '0'])).rows[0].blocked).toBe(true);
   });
 });

@@ -85,6 +85,26 @@ describe('scheduler loop', () => {
     ]);
   });
 
+  it('reads the workers only when something is queued', async () => {
+    const h = harness({ workers: [worker('w1', 1024)] });
+    expect(await h.loop.tick({ acquire: true })).toEqual({ leader: true, assigned: 0, waiting: 0, skipped: 0 });
+    expect(h.deps.listQueued).toHaveBeenCalledTimes(1);
+    expect(h.deps.listWorkers).not.toHaveBeenCalled();
+    h.state.queued = [{ deploymentId: 'd1', memoryMb: 512 }];
+    expect(await h.loop.tick()).toEqual({ leader: true, assigned: 1, waiting: 0, skipped: 0 });
+    expect(h.deps.listWorkers).toHaveBeenCalledTimes(1);
+  });
+
+  it('forgets the wait reason of a deployment no longer queued, even when nothing else is', async () => {
+    const h = harness({ queued: [{ deploymentId: 'd1', memoryMb: 512 }] });
+    await h.loop.tick({ acquire: true });
+    h.state.queued = [];
+    await h.loop.tick();
+    h.state.queued = [{ deploymentId: 'd1', memoryMb: 512 }];
+    await h.loop.tick();
+    expect(h.calls).toEqual(['wait d1: no online worker', 'wait d1: no online worker']);
+  });
+
   it('does not write the same wait reason twice, but writes a changed one', async () => {
     const h = harness({ queued: [{ deploymentId: 'd1', memoryMb: 512 }] });
     await h.loop.tick({ acquire: true });

@@ -1,6 +1,7 @@
 /**
  * The scheduler's loop: on every wake (an event that can change placement) and every poll interval,
- * the replica holding the lock reads the queue and the workers, runs `schedule`, and applies the plan.
+ * the replica holding the lock reads the queue and, when anything is queued, the workers, runs
+ * `schedule`, and applies the plan.
  * Plain TypeScript with its collaborators passed in, so it is tested without NestJS or a database.
  */
 import type { Logger } from '@berth/core';
@@ -98,9 +99,13 @@ export class SchedulerLoop {
       this.deps.logger.info({}, 'this replica now runs the scheduler');
     }
     result.leader = true;
-    const [queued, workers] = await Promise.all([this.deps.listQueued(), this.deps.listWorkers()]);
+    const queued = await this.deps.listQueued();
     const queuedIds = new Set(queued.map((q) => q.deploymentId));
     for (const id of this.lastReason.keys()) if (!queuedIds.has(id)) this.lastReason.delete(id);
+    // Nothing to place (the usual state between deploys): the workers are not read at all, so an idle
+    // poll of a large fleet costs one small query rather than a read of every worker, every interval.
+    if (queued.length === 0) return result;
+    const workers = await this.deps.listWorkers();
 
     for (const decision of schedule(queued, workers)) {
       if (!this.deps.lock.isHeld()) break;

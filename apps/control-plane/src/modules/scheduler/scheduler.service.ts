@@ -71,7 +71,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async snapshots(): Promise<WorkerSnapshot[]> {
-    const workers = await this.workers.list();
+    const workers = await this.workers.listWithoutApps();
     return workers.map((w) => ({
       workerId: w.id,
       name: w.name,

@@ -42,6 +42,11 @@ function toView(r: WorkerRow, apps: WorkerAppView[]): WorkerView {
   };
 }
 
+function withoutApps(view: WorkerView): Omit<WorkerView, 'apps'> {
+  const { apps: _apps, ...rest } = view;
+  return rest;
+}
+
 export interface HeartbeatRecord {
   workerId: string;
   capacity: WorkerCapacity;
@@ -57,9 +62,21 @@ export class WorkersRepository {
 
   /** Every worker, ordered by name (the scheduler gives ties to the first listed). */
   async list(): Promise<WorkerView[]> {
-    const { rows } = await this.pool.query<WorkerRow>(`${VIEW_SQL} ORDER BY w.name, w.id`);
+    const rows = await this.rows();
     const apps = await this.appsOn(rows.map((r) => r.id));
     return rows.map((r) => toView(r, apps.get(r.id) ?? []));
+  }
+
+  /**
+   * Every worker, ordered as list() orders them, without the apps placed on each: one row per worker
+   * however many apps the fleet runs (the scheduler needs only the placed memory).
+   */
+  async listWithoutApps(): Promise<Omit<WorkerView, 'apps'>[]> {
+    return (await this.rows()).map((r) => withoutApps(toView(r, [])));
+  }
+
+  private async rows(): Promise<WorkerRow[]> {
+    return (await this.pool.query<WorkerRow>(`${VIEW_SQL} ORDER BY w.name, w.id`)).rows;
   }
 
   async get(id: string): Promise<WorkerView | undefined> {

@@ -120,6 +120,11 @@ export class WorkersService implements OnModuleInit {
     return this.repo.list();
   }
 
+  /** Every worker as list() has it, without the apps placed on each (for placement, which needs only the memory). */
+  listWithoutApps(): Promise<Omit<WorkerView, 'apps'>[]> {
+    return this.repo.listWithoutApps();
+  }
+
   async get(id: string): Promise<WorkerView> {
     const view = await this.repo.get(id);
     if (!view) throw notFound('worker', id);
