@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { LABELS } from '@berth/contracts';
 import { signatureHeaders, verifySignature } from '../apps/control-plane/src/modules/webhooks/webhook-verify';
 import { createAppRepo, pushCommit } from '../test/support/git-fixture';
 import { referencePayload, repointedPush } from '../test/support/webhook-fixtures';
@@ -213,6 +214,20 @@ async function cachedRedeploy(platform: Platform, app: { id: string; webhookSecr
   ];
 }
 
+/**
+ * Waits until the app runs one container: the last deploy retires its predecessor in the background
+ * (a drain, then docker stop and rm), which would otherwise land in the middle of the throughput sweep.
+ */
+async function previousContainersRetired(appId: string, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const { stdout } = await exec('docker', ['ps', '-aq', '--filter', `label=${LABELS.app}=${appId}`]);
+    if (stdout.split('\n').filter(Boolean).length <= 1) return;
+    await sleep(250);
+  }
+  throw new Error(`the app's previous containers were not retired within ${timeoutMs} ms`);
+}
+
 export async function run(): Promise<BenchRow[]> {
   const platform = await startPlatform();
   // One repository per path, each given its own new commit every round, so neither reuses the other's fresh layers.
@@ -253,6 +268,7 @@ export async function run(): Promise<BenchRow[]> {
       if (phases[name]) rows.push({ benchmark: 'push to live', metric: `  Berth phase: ${name}, median`, value: median(phases[name]), unit: 'ms' });
     }
     rows.push(...(await cachedRedeploy(platform, app, berthRepo.url, berthRepo.head)));
+    await previousContainersRetired(app.id);
     rows.push(...(await throughput(platform, app)));
     return rows;
   } finally {
