@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { LABELS } from '@berth/contracts';
 import { signatureHeaders, verifySignature } from '../apps/control-plane/src/modules/webhooks/webhook-verify';
 import { createAppRepo, pushCommit } from '../test/support/git-fixture';
 import { referencePayload, repointedPush } from '../test/support/webhook-fixtures';
@@ -205,31 +206,49 @@ async function cachedRedeploy(platform: Platform, app: { id: string; webhookSecr
   const elapsed = performance.now() - started;
   if (done.status !== 'succeeded') throw new Error(`cached redeploy failed: ${done.reason}`);
   const logs = JSON.stringify((await platform.api(`/api/deployments/${deploymentId}/logs?limit=1000`)).body);
-  const steps = (logs.match(/Step \d+\/\d+/g) ?? []).length;
-  const cached = (logs.match(/Using cache/g) ?? []).length;
+  // BuildKit names a step "#5 [2/2] COPY …" and says "#5 CACHED"; the classic builder "Step 2/4 : COPY …" and "Using cache".
+  const steps = (logs.match(/#\d+ \[\d+\/\d+\] |Step \d+\/\d+/g) ?? []).length;
+  const cached = (logs.match(/#\d+ CACHED|Using cache/g) ?? []).length;
   return [
     { benchmark: 'push to live', metric: 'same commit again, webhook -> deployment succeeded', value: elapsed, unit: 'ms', note: `${cached} of ${steps} build steps from Docker's cache (FROM needs none)` },
   ];
 }
 
+/**
+ * Waits until the app runs one container: the last deploy retires its predecessor in the background
+ * (a drain, then docker stop and rm), which would otherwise land in the middle of the throughput sweep.
+ */
+async function previousContainersRetired(appId: string, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const { stdout } = await exec('docker', ['ps', '-aq', '--filter', `label=${LABELS.app}=${appId}`]);
+    if (stdout.split('\n').filter(Boolean).length <= 1) return;
+    await sleep(250);
+  }
+  throw new Error(`the app's previous containers were not retired within ${timeoutMs} ms`);
+}
+
 export async function run(): Promise<BenchRow[]> {
   const platform = await startPlatform();
   // One repository per path, each given its own new commit every round, so neither reuses the other's fresh layers.
-  const berthRepo = await createAppRepo({ message: 'push warm-up (berth)' });
-  const bareRepo = await createAppRepo({ message: 'push warm-up (bare)' });
+  // Messages unique to this run: Docker keeps layers of earlier runs, and a build whose COPY matched one
+  // of them would come from its cache on one path and not on the other.
+  const runId = randomUUID().slice(0, 8);
+  const berthRepo = await createAppRepo({ message: `push warm-up (berth) ${runId}` });
+  const bareRepo = await createAppRepo({ message: `push warm-up (bare) ${runId}` });
   try {
     const created = await platform.api('/api/apps', { json: { name: 'bench-push', source: { type: 'git', repoUrl: berthRepo.url, branch: 'main' }, port: 8080, memoryMb: 64 } });
     const app = created.body as { id: string; webhookSecret: string };
     // Warm both paths: the base image, Berth's mirror of its repository, the bare script's first build.
-    await berthPushToLive(platform, app, berthRepo.url, berthRepo.head, 'push warm-up (berth)');
+    await berthPushToLive(platform, app, berthRepo.url, berthRepo.head, `push warm-up (berth) ${runId}`);
     for (const k of Object.keys(phases)) delete phases[k];
-    await bareDeploy(bareRepo.url, 'push warm-up (bare)');
+    await bareDeploy(bareRepo.url, `push warm-up (bare) ${runId}`);
     const berth: number[] = [];
     const bare: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      const berthMessage = `berth push ${i}`;
+      const berthMessage = `berth push ${i} ${runId}`;
       const commit = await pushCommit(berthRepo, berthMessage);
-      const bareMessage = `bare push ${i}`;
+      const bareMessage = `bare push ${i} ${runId}`;
       await pushCommit(bareRepo, bareMessage);
       if (i % 2 === 0) {
         berth.push(await berthPushToLive(platform, app, berthRepo.url, commit, berthMessage));
@@ -249,6 +268,7 @@ export async function run(): Promise<BenchRow[]> {
       if (phases[name]) rows.push({ benchmark: 'push to live', metric: `  Berth phase: ${name}, median`, value: median(phases[name]), unit: 'ms' });
     }
     rows.push(...(await cachedRedeploy(platform, app, berthRepo.url, berthRepo.head)));
+    await previousContainersRetired(app.id);
     rows.push(...(await throughput(platform, app)));
     return rows;
   } finally {

@@ -206,7 +206,7 @@ describe.skipIf(!hasDocker)('JobRunner (real Docker, real git)', () => {
     const result = await reporter.result(v1.job.jobId);
     await restarted.idle();
     expect(result).toMatchObject({ event: 'job:succeeded', msg: { jobId: v1.job.jobId, containerId: v1.containerId, hostPort: v1.hostPort } });
-    expect(reporter.of(v1.job.jobId).map((m) => m.event)).toEqual(['job:started', 'job:image-built', 'job:container-started', 'job:log', 'job:succeeded']);
+    expect(reporter.of(v1.job.jobId).map((m) => m.event)).toEqual(['job:started', 'job:image-built', 'job:container-started', 'job:succeeded', 'job:log']);
     expect(reporter.of(v1.job.jobId)[0]!.msg).toEqual({ jobId: v1.job.jobId, phase: 'building', commit: v1.commit });
     expect((await appContainers()).map((c) => c.containerId)).toEqual([v1.containerId]);
     expect(await get(v1.hostPort)).toEqual({ ok: true, body: `v2 ${run}\n` });

@@ -183,6 +183,30 @@ describe('EventStore', () => {
     expect((await readEverything(store, next)).events.map((e) => e.eventId)).toEqual(later.eventIds);
   });
 
+  it('serves readers at one cursor in one turn of the event loop with one read, each its own page size', async () => {
+    const from = await store.headCursor();
+    const appended = await store.append('app-readers', 'app', 'no_stream', [1, 2, 3].map((n) => ({ type: 'Ticked', data: { n } })));
+    const queries = vi.spyOn(pool, 'query');
+    try {
+      const [two, all, again] = await Promise.all([store.readAll(from, 2), store.readAll(from, 500), store.readAll(from, 500)]);
+      // One read and its check for transactions in flight: two queries for the three readers.
+      expect(queries).toHaveBeenCalledTimes(2);
+      expect(all.events.map((e) => e.eventId)).toEqual(appended.eventIds);
+      expect(again.events.map((e) => e.eventId)).toEqual(appended.eventIds);
+      expect(again.events).not.toBe(all.events);
+      // Two of three: a full page, so its reader reads on from its own next cursor.
+      expect(two.events.map((e) => e.eventId)).toEqual(appended.eventIds.slice(0, 2));
+      expect(two.next).toEqual({ transactionId: two.events[1].transactionId, position: two.events[1].position });
+      expect((await store.readAll(two.next, 2)).events.map((e) => e.eventId)).toEqual(appended.eventIds.slice(2));
+      // A read asked for on a later turn is a read of its own, and sees what was appended since.
+      const later = await store.append('app-readers', 'app', 1 + 2, [{ type: 'Ticked', data: { n: 4 } }]);
+      expect((await store.readAll(all.next, 500)).events.map((e) => e.eventId)).toEqual(later.eventIds);
+    } finally {
+      queries.mockRestore();
+    }
+    await expect(store.readAll(START, 0)).rejects.toThrow(RangeError);
+  });
+
   it("uses the (transaction_id, global_position) index for readAll's row comparison, without sorting", async () => {
     await pool.query(`INSERT INTO events (stream_id, stream_type, version, type, data, occurred_at)
       SELECT 'bulk-' || i, 'bulk', 1, 'Bulk', '{}', now() FROM generate_series(1, 5000) i`);

@@ -38,6 +38,8 @@ export class EventStore implements EventSource {
   private readonly newId: () => string;
   private readonly logger: Logger;
   private wakeRefs = 0;
+  /** Reads of the log asked for in this turn of the event loop, by cursor; each starts on the next turn. */
+  private readonly queuedReads = new Map<string, { limit: number; page: Promise<ReadAllPage> }>();
 
   constructor(
     private readonly pool: Pool,
@@ -93,9 +95,33 @@ export class EventStore implements EventSource {
     return streamVersionOn(this.pool, streamId);
   }
 
-  /** Up to `limit` events after the cursor, in (transactionId, position) order, never past one still in flight. */
+  /**
+   * Up to `limit` events after the cursor, in (transactionId, position) order, never past one still in
+   * flight. Reads from the same cursor asked for before the next turn of the event loop are one read:
+   * every subscriber wakes on the same NOTIFY, most of them at the same cursor, and each read is two
+   * queries. The read starts after the last of them asked, so it sees every commit any of them woke for.
+   */
   async readAll(after: Cursor, limit: number): Promise<ReadAllPage> {
-    return readAllOn(this.pool, after, limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`readAll limit must be a positive integer, got ${limit}`);
+    const key = `${after.transactionId}/${after.position}`;
+    let read = this.queuedReads.get(key);
+    if (read) {
+      read.limit = Math.max(read.limit, limit);
+    } else {
+      const queued = { limit } as { limit: number; page: Promise<ReadAllPage> };
+      queued.page = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.queuedReads.delete(key);
+        return readAllOn(this.pool, after, queued.limit);
+      });
+      this.queuedReads.set(key, queued);
+      read = queued;
+    }
+    const page = await read.page;
+    if (page.events.length <= limit) return { ...page, events: [...page.events] };
+    // A longer page than this reader asked for: its first `limit` events, a full page (read on from there).
+    const events = page.events.slice(0, limit);
+    const last = events[limit - 1];
+    return { events, next: { transactionId: last.transactionId, position: last.position }, blocked: false };
   }
 
   /** The cursor of the newest readable event (START when there is none): subscribe from it to get only new events. */

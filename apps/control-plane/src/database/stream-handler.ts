@@ -25,6 +25,12 @@ export interface HandleOptions {
   ifMissing?: () => Error;
   /** Decide-and-append attempts before a concurrency conflict reaches the caller (default 3). */
   maxAttempts?: number;
+  /**
+   * The stream is almost always new (one per webhook delivery): decide on the initial state and append
+   * at 'no_stream' without reading it first. If it exists after all, the append fails and the command is
+   * decided again on what the stream holds. Not with `ifMissing`.
+   */
+  expectNew?: boolean;
 }
 
 /**
@@ -57,7 +63,8 @@ export class StreamHandler {
   ): Promise<Handled<S>> {
     const maxAttempts = opts.maxAttempts ?? MAX_ATTEMPTS;
     for (let attempt = 1; ; attempt++) {
-      const { state, version, events: history } = await this.load(streamId, decider);
+      const { state, version, events: history } =
+        attempt === 1 && opts.expectNew ? { state: decider.initialState(), version: 0, events: [] as StoredEvent[] } : await this.load(streamId, decider);
       if (history.length === 0 && opts.ifMissing) throw opts.ifMissing();
       const events = decider.decide(command, state, this.clock.now());
       if (events.length === 0) return { state, appended: [] };

@@ -122,10 +122,12 @@ export async function runDeployJob(job: JobSpec, ctx: DeployContext, adopted?: R
       { probe: ctx.probe ?? httpProbe, containerState: () => ctx.runtime.state(containerId), ...timeFrom(ctx.clock) },
     );
     if (!health.healthy) throw new RuntimeError('start_failed', health.reason);
-    logs.push(`healthy after ${health.attempts} tries (${health.elapsedMs} ms, HTTP ${health.status})`);
-    logs.flush();
+    // The result first: messages go out one at a time, each after the previous one's ack, and the route
+    // moves to the new container only once the control plane has recorded the result.
     const result: JobResult = { event: 'job:succeeded', msg: { jobId: job.jobId, ...container } };
     ctx.reporter.report(result.event, result.msg);
+    logs.push(`healthy after ${health.attempts} tries (${health.elapsedMs} ms, HTTP ${health.status})`);
+    logs.flush();
     log.info({ containerId, hostPort: container.hostPort }, 'deploy succeeded');
     ctx.inBackground(retirePreviousContainers(job, containerId, ctx, log));
     return result;

@@ -85,6 +85,7 @@ export class WebhooksService implements OnModuleInit {
     const stream = streamIds.webhookDelivery(provider, appId, delivery.deliveryId);
     const recorded = await this.streams.handle(stream, 'webhookdelivery', deliveryDecider, { type: 'RecordDelivery', delivery: received }, webhookMeta, {
       waitForProjections: false,
+      expectNew: true,
     });
     if (recorded.appended.length === 0) return this.duplicate(stream, webhookMeta);
     if (decision.action === 'ignore') return { statusCode: 200, body: { status: 'ignored', deliveryId: delivery.deliveryId, reason: decision.reason } };

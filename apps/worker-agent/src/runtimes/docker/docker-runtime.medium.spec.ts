@@ -72,22 +72,36 @@ describe.skipIf(!hasDocker)('DockerRuntime (real Docker Engine)', () => {
     await Promise.all(dirs.map((d) => d()));
   });
 
-  it('builds through the Engine, streaming the build output, and tags berth-app-<appId>:<deploymentId>', async () => {
+  it('builds through the Engine with BuildKit, streaming its steps, and tags berth-app-<appId>:<deploymentId>', async () => {
     const lines: string[] = [];
     const image = await buildFixture('healthy', lines);
     expect(image).toBe(`berth-app-${appId}:healthy-${run}`);
-    // The fixture's own four steps and nothing else: no extra LABEL step (an intermediate container per build).
+    // The fixture's FROM and COPY are the build's two steps (EXPOSE and CMD need none), as buildx prints them.
+    expect(lines.some((l) => /^#\d+ \[1\/2\] FROM .*busybox/.test(l))).toBe(true);
+    expect(lines.some((l) => /^#\d+ \[2\/2\] COPY index.html \/www\/index.html$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^#\d+ (DONE \d+\.\ds|CACHED)$/.test(l))).toBe(true);
+    expect(lines).toContain(`Successfully tagged ${image}`);
+    expect((await docker.getImage(image).inspect()).Config.ExposedPorts).toEqual({ [`${FIXTURE_APP_PORT}/tcp`]: {} });
+  });
+
+  it('builds with the classic builder when told to', async () => {
+    const classic = new DockerRuntime({ docker, logger, buildkit: false });
+    const lines: string[] = [];
+    const image = await classic.build({ type: 'git', appId, contextDir: await context('healthy'), dockerfilePath: 'Dockerfile', tag: imageTag(appId, `classic-${run}`) }, (l) => lines.push(l));
     expect(lines).toContain(`Step 1/4 : FROM ${BUSYBOX_IMAGE}`);
     expect(lines.some((l) => l.startsWith('Step 5/'))).toBe(false);
     expect(lines).toContain(`Successfully tagged ${image}`);
   });
 
-  it("fails a broken build with the builder's own message", async () => {
+  it("fails a broken build with the builder's own message and the step's output", async () => {
     const dir = await context('healthy', `FROM ${BUSYBOX_IMAGE}\nRUN echo about to fail && exit 7\n`);
     const lines: string[] = [];
     const build = runtime.build({ type: 'git', appId, contextDir: dir, dockerfilePath: 'Dockerfile', tag: imageTag(appId, `broken-${run}`) }, (l) => lines.push(l));
-    await expect(build).rejects.toThrow(/^build failed: The command .*returned a non-zero code: 7$/);
-    expect(lines).toContain('about to fail');
+    await expect(build).rejects.toThrow(/^build failed: .*echo about to fail.*exit code: 7$/);
+    const step = lines.find((l) => l.endsWith('RUN echo about to fail && exit 7'))?.split(' ')[0];
+    expect(step).toMatch(/^#\d+$/);
+    expect(lines).toContain(`${step} about to fail`);
+    expect(lines.some((l) => l.startsWith(`${step} ERROR: `))).toBe(true);
     await expect(runtime.build({ type: 'git', appId, contextDir: dir, dockerfilePath: '../../etc/passwd', tag: 'x' }, () => undefined)).rejects.toThrow(
       'must be a path inside the repository',
     );

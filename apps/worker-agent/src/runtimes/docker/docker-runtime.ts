@@ -30,6 +30,7 @@ import { watchDockerExits } from './docker-exits';
 import { followDockerLogs } from './docker-logs';
 import { DockerStatsSampler } from './docker-stats';
 import type { StatsSource } from './docker-stats';
+import { BUILDKIT_TRACE_ID, BuildkitProgress } from './buildkit-progress';
 import { demuxLogs, followEngineStream, textLines } from './docker-streams';
 import { isPortFreeOnAll, PortAllocator } from './port-allocator';
 
@@ -55,6 +56,8 @@ export interface DockerRuntimeOptions {
   clock?: Clock;
   /** Where stats come from: 'auto' (cgroup files where readable, else the Engine), or one of them only. */
   statsSource?: StatsSource;
+  /** Build with BuildKit (default), falling back to the classic builder where the Engine lacks it; false: classic only. */
+  buildkit?: boolean;
 }
 
 /**
@@ -103,6 +106,11 @@ function isPortTaken(err: unknown): boolean {
   return /port is already allocated|address already in use/i.test(engineMessage(err));
 }
 
+/** The Engine turned down a BuildKit build (a Windows Engine, or one older than API 1.39). */
+function isBuildkitRefused(err: unknown): boolean {
+  return /buildkit|invalid version|version .*not supported/i.test(engineMessage(err));
+}
+
 /** A Dockerfile path inside the context: relative, no way out of it. */
 function safeDockerfilePath(p: string): string {
   const normal = path.posix.normalize(p.replace(/\\/g, '/'));
@@ -119,6 +127,8 @@ export class DockerRuntime implements Runtime {
   private readonly publishOn: readonly string[];
   private readonly stats: DockerStatsSampler;
   private readonly clock: Clock;
+  /** Builds with BuildKit until the Engine refuses it once. */
+  private buildkit: boolean;
 
   constructor(options: DockerRuntimeOptions) {
     this.docker = options.docker;
@@ -126,6 +136,7 @@ export class DockerRuntime implements Runtime {
     this.publishOn = publishAddresses(options.publishAddresses ?? []);
     this.ports = options.ports ?? new PortAllocator(undefined, isPortFreeOnAll(this.publishOn));
     this.clock = options.clock ?? systemClock;
+    this.buildkit = options.buildkit ?? true;
     this.stats = new DockerStatsSampler({ docker: this.docker, clock: this.clock, source: options.statsSource });
   }
 
@@ -152,17 +163,21 @@ export class DockerRuntime implements Runtime {
     const entries = (await readdir(input.contextDir)).filter((name) => name !== '.git');
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker.buildImage(
-        { context: input.contextDir, src: entries },
-        // No build-time labels: the legacy builder turns them into an extra LABEL step (an intermediate
-        // container per build). The tag berth-app-<appId>:<deploymentId> already names the app.
-        { t: input.tag, dockerfile, rm: true, forcerm: true },
-      );
+      stream = await this.startBuild(input.contextDir, entries, input.tag, dockerfile, this.buildkit);
     } catch (err) {
-      throw new RuntimeError('build_failed', `build failed: ${engineMessage(err)}`);
+      if (!this.buildkit || !isBuildkitRefused(err)) throw new RuntimeError('build_failed', `build failed: ${engineMessage(err)}`);
+      this.log.warn({ err: engineMessage(err) }, 'the Engine does not build with BuildKit; using its classic builder from now on');
+      this.buildkit = false;
+      try {
+        stream = await this.startBuild(input.contextDir, entries, input.tag, dockerfile, false);
+      } catch (again) {
+        throw new RuntimeError('build_failed', `build failed: ${engineMessage(again)}`);
+      }
     }
+    const progress = new BuildkitProgress();
     const failure = await followEngineStream(stream, (event) => {
-      if (event.stream) for (const line of textLines(event.stream)) onLog(line);
+      if (event.id === BUILDKIT_TRACE_ID && typeof event.aux === 'string') for (const line of progress.lines(event.aux)) onLog(line);
+      else if (event.stream) for (const line of textLines(event.stream)) onLog(line);
       else if (event.status) onLog(event.id ? `${event.id}: ${event.status}` : event.status);
     }).catch((err: unknown) => `build stream broke: ${engineMessage(err)}`);
     if (failure !== undefined) {
@@ -171,6 +186,19 @@ export class DockerRuntime implements Runtime {
     }
     this.log.info({ tag: input.tag }, 'image built');
     return input.tag;
+  }
+
+  /**
+   * BuildKit (the Engine's build API version 2) where the Engine has it: it neither creates nor commits
+   * a container for each step, which halves a small app's build. The classic builder otherwise.
+   */
+  private startBuild(contextDir: string, src: string[], tag: string, dockerfile: string, buildkit: boolean): Promise<NodeJS.ReadableStream> {
+    return this.docker.buildImage(
+      { context: contextDir, src },
+      // No build-time labels: the classic builder turns them into an extra LABEL step (an intermediate
+      // container per build). The tag berth-app-<appId>:<deploymentId> already names the app.
+      { t: tag, dockerfile, rm: true, forcerm: true, ...(buildkit ? { version: '2' as const } : {}) },
+    );
   }
 
   private async ensureImage(image: string, onLog: LogSink): Promise<string> {

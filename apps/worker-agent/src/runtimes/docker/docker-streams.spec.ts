@@ -31,7 +31,7 @@ describe('followEngineStream', () => {
     stream.write('eam":"Step 2/2 : RUN y\\n"}\n');
     stream.end('{"aux":{"ID":"sha256:abc"}}');
     expect(await done).toBeUndefined();
-    expect(seen.map((e) => e.stream ?? e.aux?.ID)).toEqual(['Step 1/2 : FROM x\n', 'Step 2/2 : RUN y\n', 'sha256:abc']);
+    expect(seen.map((e) => e.stream ?? (typeof e.aux === 'object' ? e.aux.ID : e.aux))).toEqual(['Step 1/2 : FROM x\n', 'Step 2/2 : RUN y\n', 'sha256:abc']);
   });
 
   it("resolves with the builder's own error message", async () => {

@@ -9,7 +9,8 @@ export interface EngineProgress {
   id?: string;
   error?: string;
   errorDetail?: { message?: string };
-  aux?: { ID?: string };
+  /** The built image's id (classic builder), or a BuildKit progress message, base64 (id moby.buildkit.trace). */
+  aux?: { ID?: string } | string;
 }
 
 /**
