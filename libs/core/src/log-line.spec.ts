@@ -114,6 +114,11 @@ describe('sanitizeLogLine properties', () => {
   });
 
   it('sanitising is idempotent, and text without controls is untouched', () => {
+    for (const s of ['\r\r', 'a\r\r\r', 'w'.repeat(LOG_LINE_MAX_BYTES - 1) + '\r\rtail']) {
+      const once = sanitizeLogLine(s).text;
+      expect(sanitizeLogLine(once).text).toBe(once);
+      expect(once.endsWith('\r')).toBe(false);
+    }
     fc.assert(
       fc.property(noisy, (s) => {
         const once = sanitizeLogLine(s).text;

@@ -55,17 +55,24 @@ export function utf8Prefix(buf: Buffer, max: number): Buffer {
 /**
  * One line by the seed's rules: escape sequences and NUL removed, invalid UTF-8 (a Buffer) or half
  * surrogate pairs (a string) replaced by U+FFFD, then cut to maxBytes of UTF-8 without splitting a
- * character. A trailing CR (of a CRLF line end) is dropped.
+ * character. Trailing CRs (of a CRLF line end, or a progress line's last redraw) are dropped, also
+ * where the cut leaves one at the end, so sanitising its own output changes nothing.
  */
 export function sanitizeLogLine(input: string | Buffer, maxBytes: number = LOG_LINE_MAX_BYTES): SanitisedLine {
   let text = typeof input === 'string' ? input.replace(LONE_SURROGATE, '\uFFFD') : input.toString('utf8');
   text = stripControlSequences(text);
-  if (text.endsWith('\r')) text = text.slice(0, -1);
+  text = withoutTrailingCR(text);
   // Cheap exit: every UTF-16 unit is at most 3 bytes of UTF-8.
   if (text.length * 3 <= maxBytes) return { text, truncated: false };
   const bytes = Buffer.from(text, 'utf8');
   if (bytes.length <= maxBytes) return { text, truncated: false };
-  return { text: utf8Prefix(bytes, maxBytes).toString('utf8'), truncated: true };
+  return { text: withoutTrailingCR(utf8Prefix(bytes, maxBytes).toString('utf8')), truncated: true };
+}
+
+function withoutTrailingCR(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 13) end--;
+  return end === text.length ? text : text.slice(0, end);
 }
 
 export interface SplitterOptions {
