@@ -12,7 +12,7 @@ export const OUTBOX_MAX_BYTES = 64 * 1024 * 1024;
  * While connected, log followers pause once this much waits to be acknowledged: a container that
  * writes faster than the control plane stores waits in its log file, not in the agent's memory.
  */
-export const LOG_FLOW_WINDOW_BYTES = 4 * 1024 * 1024;
+export const LOG_FLOW_WINDOW_BYTES = 2 * 1024 * 1024;
 
 export interface SendOptions {
   /** May be dropped, oldest first, when the outbox is full (telemetry). */

@@ -24,7 +24,11 @@ export interface ContainerLogOptions {
   markerRetryMs: number;
 }
 
-export const DEFAULT_CONTAINER_LOG_OPTIONS: ContainerLogOptions = { maxBatchBytes: 1024 * 1024, maxBatchLines: 5000, flushDelayMs: 250, markerRetryMs: 5_000 };
+/**
+ * 256 KiB of text stays under socket.io's 1 MB message limit on the control plane even when every
+ * character takes three bytes of UTF-8; short lines fill a batch up to the control plane's 5,000.
+ */
+export const DEFAULT_CONTAINER_LOG_OPTIONS: ContainerLogOptions = { maxBatchBytes: 256 * 1024, maxBatchLines: 5000, flushDelayMs: 250, markerRetryMs: 5_000 };
 
 const STREAMS = ['stdout', 'stderr'] as const;
 /**
