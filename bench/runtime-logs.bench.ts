@@ -208,6 +208,14 @@ async function measure(source: 'engine' | 'auto', rawCopyToo: boolean): Promise<
     const load0 = os.loadavg()[0];
 
     await exec('docker', ['exec', container.Id, 'busybox', 'touch', '/tmp/go']);
+    // BERTH_BENCH_TRACE=1: every 500 ms, lines stored and received and both RSS, to see where lines wait.
+    const traceDb = process.env.BERTH_BENCH_TRACE ? new Client({ connectionString: platform.databaseUrl }) : undefined;
+    await traceDb?.connect();
+    const trace = traceDb
+      ? setInterval(() => {
+          void traceDb.query('SELECT count(*) AS n FROM runtime_logs').then((r) => process.stderr.write(`${source} stored ${r.rows[0].n} received ${received} cp ${rssMiB(cpPid).toFixed(0)} agent ${rssMiB(agentPid).toFixed(0)}\n`));
+        }, 500)
+      : undefined;
     let lastCount = -1;
     let lastProgress = Date.now();
     await eventually(
@@ -225,6 +233,8 @@ async function measure(source: 'engine' | 'auto', rawCopyToo: boolean): Promise<
       50,
     );
     clearInterval(sampleRss);
+    clearInterval(trace);
+    await traceDb?.end();
     const engineCpu = cpuOf(enginePids) - engineCpu0;
     const agentCpu = cpuSeconds(agentPid) - agentCpu0;
     const cpCpu = cpuSeconds(cpPid) - cpCpu0;
