@@ -15,8 +15,13 @@ import type { LogChunk, LogChunkSink, LogFollowEnd, LogFollowFrom, LogFollower }
 
 /** Bytes read from the file at a time. */
 const READ_BYTES = 256 * 1024;
-/** The newest file is checked for output (and rotation) this often once it is read to its end. */
+/**
+ * The newest file, read to its end, is checked for more output (and rotation) after this long, twice
+ * as long after each check that found nothing, up to JSON_FILE_IDLE_POLL_MS: a quiet container costs
+ * a few reads a second, a busy one's next line waits at most the first period.
+ */
 export const JSON_FILE_POLL_MS = 50;
+export const JSON_FILE_IDLE_POLL_MS = 400;
 /**
  * Rotation is checked this often. A file rotated away and deleted before we opened it would be lost:
  * that takes max-file (3) rotations between two checks, 300 MB/s of output at Berth's 10 MB files.
@@ -61,8 +66,8 @@ function stampMinusSeconds(ts: string, seconds: number): string {
  * Streaming decoder of json-file entries, one JSON object a line:
  * {"log":"<output, JSON-escaped>","stream":"stdout|stderr"[,"attrs":{…}],"time":"<RFC3339Nano>"}.
  * Docker escapes every control character, so an entry of plain text holds no backslash but the `\n`
- * that ends it: such an entry's output is taken in place (the buffer it was read into must be new
- * for each push, as chunks keep slices of it). Anything else goes through JSON.parse.
+ * that ends it: such an entry's output is taken in place (the buffer pushed must not be reused
+ * afterwards, as chunks keep slices of it). Anything else goes through JSON.parse.
  */
 export class JsonFileDecoder {
   private held: Buffer | undefined;
@@ -171,7 +176,8 @@ export interface JsonFileFollowDeps {
   clock: Clock;
   /** Settles once the container is not running (its output has ended once the file is read to its end). */
   exited: Promise<unknown>;
-  pollMs?: number;
+  /** The first and the longest wait for more output (JSON_FILE_POLL_MS, JSON_FILE_IDLE_POLL_MS). */
+  pollMs?: { min: number; max: number };
 }
 
 export function followJsonFileLogs(logPath: string, from: LogFollowFrom, onChunks: LogChunkSink, deps: JsonFileFollowDeps): LogFollower {
@@ -246,17 +252,34 @@ export function followJsonFileLogs(logPath: string, from: LogFollowFrom, onChunk
         })().finally(() => (checking = undefined)));
       // Checked on a timer too, not only at the end of the file: while we are behind (or the sink makes
       // us wait), Docker may rotate the files we have not opened yet past max-file.
-      rotationTimer = deps.clock.setInterval(() => void rotated().catch(() => undefined), ROTATION_CHECK_MS);
+      // (At the end of the newest file the loop below checks at each poll itself.)
+      let atEnd = false;
+      rotationTimer = deps.clock.setInterval(() => {
+        if (!atEnd) void rotated().catch(() => undefined);
+      }, ROTATION_CHECK_MS);
+      const poll = deps.pollMs ?? { min: JSON_FILE_POLL_MS, max: JSON_FILE_IDLE_POLL_MS };
+      let wait = poll.min;
+      let buf = Buffer.allocUnsafe(READ_BYTES);
       while (!stopped) {
         // A file or the output ended only if a read that began after we knew it returns nothing.
         const exitedBefore = exited;
         const newerBefore = chain.length > 1;
-        const buf = Buffer.allocUnsafe(READ_BYTES);
         const { bytesRead } = await chain[0]!.handle.read(buf, 0, READ_BYTES, pos);
         if (stopped) break;
         if (bytesRead > 0) {
+          atEnd = false;
+          wait = poll.min;
           pos += bytesRead;
-          let chunks = decoder.push(buf.subarray(0, bytesRead));
+          // Chunks keep slices of what was read: a big read hands its buffer over, a small one is copied
+          // out (so that half a line held for its end does not hold 256 KiB) and the buffer is read into again.
+          let data: Buffer;
+          if (bytesRead >= READ_BYTES / 4) {
+            data = buf.subarray(0, bytesRead);
+            buf = Buffer.allocUnsafe(READ_BYTES);
+          } else {
+            data = Buffer.from(buf.subarray(0, bytesRead));
+          }
+          let chunks = decoder.push(data);
           if (since) chunks = chunks.filter((c) => compareStamps(c.ts, since) >= 0);
           if (chunks.length > 0) {
             const busy = onChunks(chunks);
@@ -273,7 +296,11 @@ export function followJsonFileLogs(logPath: string, from: LogFollowFrom, onChunk
         }
         if (chain.length > 1 || (await rotated())) continue;
         if (exitedBefore) return { reason: 'ended' };
-        if (!exited) await pause(deps.pollMs ?? JSON_FILE_POLL_MS);
+        if (!exited) {
+          atEnd = true;
+          await pause(wait);
+          wait = Math.min(wait * 2, poll.max);
+        }
       }
       return { reason: 'stopped' };
     } finally {
