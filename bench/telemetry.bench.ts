@@ -3,9 +3,10 @@
  * - stats fan-out: fake agents send `stats:snapshots` for 200 apps at 1 Hz; 1,000 socket.io clients
  *   (5 per app) on /api/apps/:id/ws/stats; delivery latency = receipt - sampledAt (goal p99 <= 100 ms);
  * - log ingestion: a fake agent blasts `logs:lines` batches for a few apps, one socket.io subscriber
- *   per app on /api/apps/:id/ws/logs; lines/s end to end and each line's latency from send to receipt
- *   (goals >= 50,000 lines/s, p99 <= 500 ms), beside a raw multi-row INSERT of the same lines into
- *   PostgreSQL (the ratio is Berth's rate over the raw one);
+ *   per app on /api/apps/:id/ws/logs; lines/s from the control plane on and each line's latency from
+ *   send to receipt, beside a raw multi-row INSERT of the same lines into PostgreSQL (the ratio is
+ *   Berth's rate over the raw one). Context only: the seed's log goals are measured end to end, from
+ *   a real container through the real agent, by runtime-logs.bench.ts;
  * - the control plane's peak RSS during each.
  */
 import { randomBytes } from 'node:crypto';
@@ -236,18 +237,16 @@ export async function run(): Promise<BenchRow[]> {
       { benchmark: 'telemetry', metric: 'control-plane peak RSS during stats fan-out', value: statsRss, unit: 'MiB' },
       {
         benchmark: 'telemetry',
-        metric: `log lines/s, agent -> control plane -> PostgreSQL -> socket.io (${LOG_APPS} apps, batches of ${BATCH})`,
+        metric: `log lines/s, fake agent -> control plane -> PostgreSQL -> socket.io (${LOG_APPS} apps, batches of ${BATCH}; the goal is runtime-logs')`,
         value: berthRate,
         unit: 'lines/s',
-        goal: '>= 50000',
         note: `${received}/${sent} lines received in ${berthSeconds.toFixed(1)} s; ${logRefused} batches refused`,
       },
       {
         benchmark: 'telemetry',
-        metric: 'log line latency p99, send -> subscriber',
+        metric: 'log line latency p99, fake agent send -> subscriber',
         value: percentile(lineLatencies, 99),
         unit: 'ms',
-        goal: '<= 500',
         note: `p50 ${percentile(lineLatencies, 50)} ms`,
       },
       {

@@ -16,6 +16,8 @@ export interface ApiReply {
 
 export interface Berth {
   base: string;
+  /** The admin API token (for socket.io handshakes; api() sends it already). */
+  adminToken: string;
   databaseUrl: string;
   workerId: string;
   workerToken: string;
@@ -88,6 +90,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<Berth> {
 
   const berth: Berth = {
     base,
+    adminToken,
     databaseUrl: db.url,
     workerId: worker.body.id,
     workerToken: worker.body.token,

@@ -12,6 +12,7 @@ import { AgentConnection } from './connection/agent-connection';
 import { WorkerIdentity } from './connection/worker-identity';
 import { Git } from './git/git';
 import { JobRunner } from './job-runner';
+import type { JobMessages, JobReporter } from './jobs/job-reporter';
 import { createLocalProxy } from './proxy/local-proxy';
 import { DockerRuntime, dockerClient } from './runtimes/docker/docker-runtime';
 import type { Runtime, RuntimeContainer } from './runtimes/runtime';
@@ -53,7 +54,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
     await docker.ping().catch((err: Error) => {
       throw new Error(`no Docker Engine answers at ${config.dockerHost ?? 'unix:///var/run/docker.sock'}: ${err.message}`);
     });
-    rt = new DockerRuntime({ docker, logger, publishAddresses: [config.advertiseIp] });
+    rt = new DockerRuntime({ docker, logger, publishAddresses: [config.advertiseIp], logSource: config.logSource });
   }
   await removeStaleCheckouts(config.workDir, log);
   const identity = new WorkerIdentity(config.workDir, config.workerToken);
@@ -63,7 +64,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
   const telemetry = new AgentTelemetry({
     runtime: rt,
     // Telemetry goes through the connection's outbox: log batches and stats may be dropped when it is full.
-    sink: { send: (kind, msg, opts) => connection.send(kind, msg, opts) },
+    sink: { send: (kind, msg, opts) => connection.send(kind, msg, opts), whenWritable: (): Promise<void> | undefined => connection.whenWritable() },
     clock: systemClock,
     logger: logger.child({ component: 'telemetry' }),
     workDir: config.workDir,
@@ -73,6 +74,21 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
   // Exits are never dropped from the outbox: each one counts towards a crash loop.
   const exits = new ExitReporter({ runtime: rt, sink: { send: (kind, msg, opts) => connection.send(kind, msg, opts) }, workDir: config.workDir, logger });
   const proxy = createLocalProxy(config.proxy, logger.child({ component: 'proxy' }));
+
+  /** The app of each job running here: its container's log is followed from the moment it starts, not at the next tick. */
+  const jobApps = new Map<string, { appId: string; deploymentId: string }>();
+  const reporter: JobReporter = {
+    report(event, msg) {
+      connection.report(event, msg);
+      const jobId = (msg as { jobId: string }).jobId;
+      if (event === 'job:container-started') {
+        const app = jobApps.get(jobId);
+        if (app) telemetry.containerStarted({ containerId: (msg as JobMessages['job:container-started']).containerId, ...app });
+      } else if (event === 'job:succeeded' || event === 'job:failed') {
+        jobApps.delete(jobId);
+      }
+    },
+  };
 
   const connection = new AgentConnection({
     url: config.url,
@@ -92,12 +108,18 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
         workerId = reply.workerId;
         void identity.save(reply.workerId).catch((err: unknown) => log.warn({ err }, 'could not remember the worker id'));
       }
-      runner ??= new JobRunner({ runtime: rt, git: new Git(config.workDir, logger), reporter: connection, workerId: reply.workerId, healthCheckDeadlineMs: config.healthCheckDeadlineMs, logger });
+      runner ??= new JobRunner({ runtime: rt, git: new Git(config.workDir, logger), reporter, workerId: reply.workerId, healthCheckDeadlineMs: config.healthCheckDeadlineMs, logger });
       // Every tick lists this worker's containers: started and adopted ones are followed and sampled, removed ones forgotten.
       telemetry.start();
       void exits.start(reply.workerId).catch((err: unknown) => log.error({ err }, 'cannot watch container exits'));
     },
-    onJob: (job) => (runner ? runner.submit(job) : { accepted: false }),
+    onJob: (job) => {
+      if (!runner) return { accepted: false };
+      jobApps.set(job.jobId, { appId: job.appId, deploymentId: job.deploymentId });
+      const reply = runner.submit(job);
+      if (!reply.accepted) jobApps.delete(job.jobId);
+      return reply;
+    },
     // Messages are taken only after the hello reply created the runner.
     onAppRemove: async ({ appId }) => (runner ? runner.removeApp(appId) : { removed: 0, error: 'the agent has not said hello yet' }),
     heartbeat: async () => {

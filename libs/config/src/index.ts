@@ -165,6 +165,11 @@ export interface AgentConfig {
   workDir: string;
   /** What the agent keeps of unsent messages while the control plane is unreachable; past it the oldest log lines go. */
   logBufferBytes: number;
+  /**
+   * Where app logs are read (BERTH_LOG_SOURCE): `auto` (each container's json-file log where the agent
+   * can read it, else the Engine's logs API), `file` or `engine` only.
+   */
+  logSource?: 'auto' | 'file' | 'engine';
   logLevel: LogLevel;
   /** Seed 2: how often the agent samples its app containers and sends one stats:snapshots message (default 5000). */
   statsIntervalMs?: number;
@@ -214,6 +219,7 @@ export function loadAgentConfig(env: Env = process.env): AgentConfig {
     healthCheckDeadlineMs: int(env, 'BERTH_HEALTH_CHECK_DEADLINE_MS', 60_000, 1000),
     workDir: str(env, 'BERTH_WORKER_DIR') ?? `${os.tmpdir()}/berth-agent`,
     logBufferBytes: int(env, 'BERTH_LOG_BUFFER_BYTES', 64 * 1024 * 1024, 1024 * 1024),
+    logSource: oneOf(env, 'BERTH_LOG_SOURCE', ['auto', 'file', 'engine'] as const, 'auto'),
     logLevel: logLevel(env),
     statsIntervalMs: int(env, 'BERTH_STATS_INTERVAL_MS', 5000, 100, 3_600_000),
     proxy: {

@@ -6,6 +6,7 @@ import type { AgentHello, HeartbeatMsg, JobSpec } from '@berth/contracts';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentConnection } from './agent-connection';
+import { LOG_FLOW_WINDOW_BYTES } from './outbox';
 import type { AgentConnectionOptions } from './agent-connection';
 import { startFakeControlPlane } from './fake-control-plane.testing';
 
@@ -138,6 +139,39 @@ describe('AgentConnection (real socket.io)', () => {
       expect(c.pendingMessages).toBe(0);
     } finally {
       await second.close();
+    }
+  });
+
+  it('makes log followers wait while the control plane is behind, and never while it is unreachable', async () => {
+    let holding = true;
+    const cp = await fakeControlPlane(0, { withholdAckFor: (r) => holding && r.event === 'logs:lines' });
+    const down = await fakeControlPlane();
+    const downPort = down.port;
+    await down.close();
+    try {
+      let c!: AgentConnection;
+      await new Promise((resolve) => (c = connect(cp.port, { onHello: resolve, ackTimeoutMs: 300 })));
+      expect(c.whenWritable()).toBeUndefined();
+      const batch = { containerId: 'c1', appId: 'a1', deploymentId: 'd1', lines: [] };
+      for (let i = 0; i < 3; i++) c.send('logs:lines', batch, { droppable: true, bytes: LOG_FLOW_WINDOW_BYTES / 2 + 1 });
+      const wait = c.whenWritable();
+      expect(wait).toBeInstanceOf(Promise);
+      let released = false;
+      void wait!.then(() => (released = true));
+      // The first batch is with the control plane, which does not answer yet: the follower keeps waiting.
+      await cp.waitFor((r) => r.event === 'logs:lines');
+      expect(released).toBe(false);
+      holding = false;
+      await wait;
+      expect(c.pendingBytes).toBeLessThanOrEqual(LOG_FLOW_WINDOW_BYTES / 2);
+
+      // Unreachable: the outbox takes everything (and drops past its own bound); nobody waits.
+      const offline = connect(downPort);
+      for (let i = 0; i < 3; i++) offline.send('logs:lines', batch, { droppable: true, bytes: LOG_FLOW_WINDOW_BYTES / 2 + 1 });
+      expect(offline.pendingBytes).toBeGreaterThan(LOG_FLOW_WINDOW_BYTES);
+      expect(offline.whenWritable()).toBeUndefined();
+    } finally {
+      await cp.close();
     }
   });
 });

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 import type { JobEvent, JobMessages, JobReporter } from '../jobs/job-reporter';
-import { OUTBOX_LIMIT, OUTBOX_MAX_BYTES, Outbox, type SendOptions } from './outbox';
+import { LOG_FLOW_WINDOW_BYTES, OUTBOX_LIMIT, OUTBOX_MAX_BYTES, Outbox, type SendOptions } from './outbox';
 
 /** Answers one control-plane message; its value (or a rejection's message as `{error}`) goes back in the ack. */
 export type ServerMessageHandler = (msg: unknown) => unknown | Promise<unknown>;
@@ -71,6 +71,8 @@ export class AgentConnection implements JobReporter {
   private readonly handlers = new Map<string, ServerMessageHandler>();
   private heartbeatPending = false;
   private drainWaiters: (() => void)[] = [];
+  /** Log followers waiting for the outbox to take more (see whenWritable). */
+  private writableWaiters: (() => void)[] = [];
   /** Server messages that arrived before the hello reply was handled: taken once it is. */
   private beforeHello: (() => void)[] = [];
 
@@ -138,6 +140,22 @@ export class AgentConnection implements JobReporter {
     void this.pump();
   }
 
+  /**
+   * Flow control for log followers: while connected and more than LOG_FLOW_WINDOW_BYTES wait to be
+   * acknowledged, a promise that settles once half of that went through (or the connection dropped;
+   * then the outbox takes everything, up to its bound, and drops the oldest past it). Otherwise
+   * undefined: send now.
+   */
+  whenWritable(): Promise<void> | undefined {
+    if (!this.ready || this.closed || this.outbox.bytes < LOG_FLOW_WINDOW_BYTES) return undefined;
+    return new Promise((resolve) => this.writableWaiters.push(resolve));
+  }
+
+  private releaseWriters(all = false): void {
+    if (this.writableWaiters.length === 0 || (!all && this.outbox.bytes > LOG_FLOW_WINDOW_BYTES / 2)) return;
+    this.writableWaiters.splice(0).forEach((w) => w());
+  }
+
   /** JobReporter: job messages; build-log batches may be dropped when the outbox is full, results never. */
   report<E extends JobEvent>(event: E, msg: JobMessages[E]): void {
     this.send(event, msg, { droppable: event === 'job:log' });
@@ -158,6 +176,7 @@ export class AgentConnection implements JobReporter {
   close(): void {
     this.closed = true;
     this.ready = false;
+    this.releaseWriters(true);
     this.clock.clearInterval(this.heartbeatTimer);
     this.clock.clearTimeout(this.reconnectTimer);
     this.socket?.disconnect();
@@ -228,6 +247,7 @@ export class AgentConnection implements JobReporter {
 
   private onDisconnect(reason: string): void {
     this.ready = false;
+    this.releaseWriters(true);
     // Unanswered messages of the lost connection: the server sends them again.
     this.beforeHello = [];
     if (this.closed) return;
@@ -296,12 +316,14 @@ export class AgentConnection implements JobReporter {
         }
         if (reply?.ok) {
           this.outbox.remove(entry.id);
+          this.releaseWriters();
         } else if ((reply?.error?.statusCode ?? 500) >= 500 || reply?.error?.retryable) {
           this.log.warn({ event: entry.kind, error: reply?.error }, 'control plane could not take the message yet; sending it again');
           await this.clock.sleep(this.backoff.min);
         } else {
           this.log.error({ event: entry.kind, error: reply.error }, 'control plane refused the message; dropping it');
           this.outbox.remove(entry.id, 'refused');
+          this.releaseWriters();
         }
       }
     } finally {

@@ -8,6 +8,11 @@
 export const OUTBOX_LIMIT = 10_000;
 /** BERTH_LOG_BUFFER_BYTES's default: 64 MiB. */
 export const OUTBOX_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * While connected, log followers pause once this much waits to be acknowledged: a container that
+ * writes faster than the control plane stores waits in its log file, not in the agent's memory.
+ */
+export const LOG_FLOW_WINDOW_BYTES = 2 * 1024 * 1024;
 
 export interface SendOptions {
   /** May be dropped, oldest first, when the outbox is full (telemetry). */
@@ -16,6 +21,8 @@ export interface SendOptions {
   onDrop?: () => void;
   /** Called once the control plane acknowledged it. */
   onAck?: () => void;
+  /** Its size as the sender counted it; else its JSON is measured. */
+  bytes?: number;
 }
 
 export interface OutboxEntry {
@@ -41,7 +48,7 @@ export class Outbox {
 
   /** Appends; returns how many droppable messages were dropped to make room (the new one included, if it had to go). */
   push(kind: string, msg: unknown, opts: SendOptions = {}): number {
-    const entry: OutboxEntry = { id: this.nextId++, kind, msg, bytes: sizeOf(msg), droppable: opts.droppable === true, onDrop: opts.onDrop, onAck: opts.onAck };
+    const entry: OutboxEntry = { id: this.nextId++, kind, msg, bytes: opts.bytes ?? sizeOf(msg), droppable: opts.droppable === true, onDrop: opts.onDrop, onAck: opts.onAck };
     let dropped = 0;
     while (this.entries.length >= this.limit || (this.entries.length > 0 && this.totalBytes + entry.bytes > this.maxBytes)) {
       const oldest = this.entries.findIndex((e) => e.droppable);

@@ -24,7 +24,11 @@ export interface ContainerLogOptions {
   markerRetryMs: number;
 }
 
-export const DEFAULT_CONTAINER_LOG_OPTIONS: ContainerLogOptions = { maxBatchBytes: 256 * 1024, maxBatchLines: 1000, flushDelayMs: 250, markerRetryMs: 5_000 };
+/**
+ * 256 KiB of text stays under socket.io's 1 MB message limit on the control plane even when every
+ * character takes three bytes of UTF-8; short lines fill a batch up to the control plane's 5,000.
+ */
+export const DEFAULT_CONTAINER_LOG_OPTIONS: ContainerLogOptions = { maxBatchBytes: 256 * 1024, maxBatchLines: 5000, flushDelayMs: 250, markerRetryMs: 5_000 };
 
 const STREAMS = ['stdout', 'stderr'] as const;
 /**
@@ -131,7 +135,8 @@ export class ContainerLog {
     return nanosTimestamp(seen.length < STREAMS.length ? earliest - UNSEEN_STREAM_MARGIN_NANOS : earliest);
   }
 
-  accept(chunks: LogChunk[]): void {
+  /** Takes the chunks; a promise when the sink wants the reader to wait before it sends more. */
+  accept(chunks: LogChunk[]): Promise<void> | undefined {
     for (const chunk of chunks) {
       const stream = chunk.stream;
       let at = this.positions[stream];
@@ -150,6 +155,7 @@ export class ContainerLog {
       for (const line of this.splitters[stream].push(chunk.data)) this.add({ ts: chunk.ts, stream, ...line });
       if (this.isClean()) this.clean = this.cursorHere();
     }
+    return this.deps.sink.whenWritable?.();
   }
 
   /** The output ended (the container stopped): its unfinished lines are lines, then everything is sent. */
@@ -175,6 +181,7 @@ export class ContainerLog {
     const cursor = this.clean;
     if (this.pending.length > 0) {
       const lines = this.pending;
+      const bytes = this.pendingBytes;
       this.pending = [];
       this.pendingBytes = 0;
       const msg: LogLinesMsg = { containerId: this.ref.containerId, appId: this.ref.appId, deploymentId: this.ref.deploymentId, lines };
@@ -186,6 +193,7 @@ export class ContainerLog {
       };
       this.deps.sink.send(AGENT_MESSAGE.logLines, msg, {
         droppable: true,
+        bytes,
         onAck: settled,
         onDrop: () => {
           this.dropped(lines);

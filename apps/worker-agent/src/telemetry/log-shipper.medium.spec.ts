@@ -11,9 +11,9 @@ import { MemorySink } from './telemetry.testing';
 const hasDocker = requireDockerOrSkip();
 const LABEL = 'berth.test.log-shipper';
 
-describe.skipIf(!hasDocker)('LogShipper (real Docker Engine)', () => {
+describe.skipIf(!hasDocker).each(['file', 'engine'] as const)('LogShipper (real Docker Engine, logs read from %s)', (logSource) => {
   const run = randomBytes(4).toString('hex');
-  const runtime = new DockerRuntime({ docker, logger: pino({ level: 'silent' }) });
+  const runtime = new DockerRuntime({ docker, logger: pino({ level: 'silent' }), logSource });
   const cleanups: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {

@@ -130,6 +130,7 @@ export class LogShipper {
             this.counters.shippedLines += (msg as { lines: unknown[] }).lines.length;
             this.deps.sink.send(kind, msg, opts);
           },
+          whenWritable: () => this.deps.sink.whenWritable?.(),
         },
         clock: this.deps.clock,
         counters: this.counters,

@@ -9,8 +9,12 @@ export interface SendOptions {
   onDrop?: () => void;
   /** Called once the control plane acknowledged this message. */
   onAck?: () => void;
+  /** Its size as the sender counted it. */
+  bytes?: number;
 }
 
 export interface TelemetrySink {
   send(kind: string, msg: unknown, opts?: SendOptions): void;
+  /** Undefined when the sink takes more now; else a promise that settles when it does (flow control). */
+  whenWritable?(): Promise<void> | undefined;
 }

@@ -1,10 +1,12 @@
 /**
  * The Docker runtime: the agent's one adapter to the Docker Engine (dockerode, option objects only).
  */
-import { readdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
+import type { AgentConfig } from '@berth/config';
 import { LABELS } from '@berth/contracts';
 import type { ContainerStatsSample } from '@berth/contracts';
 import { systemClock } from '@berth/core';
@@ -17,6 +19,7 @@ import type {
   ExitWatchFrom,
   ExitWatcher,
   LogChunkSink,
+  LogFollowEnd,
   LogFollowFrom,
   LogFollower,
   LogSink,
@@ -28,6 +31,7 @@ import type {
 } from '../runtime';
 import { watchDockerExits } from './docker-exits';
 import { followDockerLogs } from './docker-logs';
+import { followJsonFileLogs } from './json-file-logs';
 import { DockerStatsSampler } from './docker-stats';
 import type { StatsSource } from './docker-stats';
 import { BUILDKIT_TRACE_ID, BuildkitProgress } from './buildkit-progress';
@@ -58,7 +62,14 @@ export interface DockerRuntimeOptions {
   statsSource?: StatsSource;
   /** Build with BuildKit (default), falling back to the classic builder where the Engine lacks it; false: classic only. */
   buildkit?: boolean;
+  /**
+   * Where followed logs are read: 'auto' (the container's json-file log where the agent can read it,
+   * else the Engine's logs API), or one of them only.
+   */
+  logSource?: LogSource;
 }
+
+export type LogSource = NonNullable<AgentConfig['logSource']>;
 
 /**
  * 127.0.0.1 first, then each other address once. Loopback and the unspecified address add nothing (or
@@ -129,6 +140,7 @@ export class DockerRuntime implements Runtime {
   private readonly clock: Clock;
   /** Builds with BuildKit until the Engine refuses it once. */
   private buildkit: boolean;
+  private readonly logSource: LogSource;
 
   constructor(options: DockerRuntimeOptions) {
     this.docker = options.docker;
@@ -137,6 +149,7 @@ export class DockerRuntime implements Runtime {
     this.ports = options.ports ?? new PortAllocator(undefined, isPortFreeOnAll(this.publishOn));
     this.clock = options.clock ?? systemClock;
     this.buildkit = options.buildkit ?? true;
+    this.logSource = options.logSource ?? 'auto';
     this.stats = new DockerStatsSampler({ docker: this.docker, clock: this.clock, source: options.statsSource });
   }
 
@@ -149,7 +162,41 @@ export class DockerRuntime implements Runtime {
   }
 
   followLogs(containerId: string, from: LogFollowFrom, onChunks: LogChunkSink): LogFollower {
-    return followDockerLogs(this.docker, containerId, from, onChunks);
+    if (this.logSource === 'engine') return followDockerLogs(this.docker, containerId, from, onChunks);
+    let stopped = false;
+    let follower: LogFollower | undefined;
+    const abort = new AbortController();
+    const start = async (): Promise<LogFollower> => {
+      const container = this.docker.getContainer(containerId);
+      const info = await container.inspect();
+      const log = info.HostConfig?.LogConfig;
+      const logPath = info.LogPath;
+      const readable = log?.Type === 'json-file' && log.Config?.compress !== 'true' && !!logPath && (await access(logPath, constants.R_OK).then(() => true, () => false));
+      this.log.debug({ containerId, logPath, driver: log?.Type, readable }, readable ? 'following the json-file log' : 'following the log through the Engine');
+      if (!readable) {
+        if (this.logSource === 'file') throw new Error(`the json-file log of container ${containerId} is not readable here`);
+        return followDockerLogs(this.docker, containerId, from, onChunks);
+      }
+      // Settles when the container is not running (or is gone): the file is then read to its end.
+      const exited = container.wait({ condition: 'not-running', abortSignal: abort.signal } as Docker.ContainerWaitOptions);
+      return followJsonFileLogs(logPath, from, onChunks, { clock: this.clock, exited });
+    };
+    const done = start().then(
+      (f) => {
+        follower = f;
+        if (stopped) f.stop();
+        return f.done;
+      },
+      (err: unknown): LogFollowEnd => (stopped ? { reason: 'stopped' } : { reason: 'error', error: err as Error }),
+    );
+    void done.finally(() => abort.abort());
+    return {
+      stop() {
+        stopped = true;
+        follower?.stop();
+      },
+      done,
+    };
   }
 
   sampleStats(targets: StatsTarget[]): Promise<ContainerStatsSample[]> {

@@ -1,0 +1,325 @@
+/**
+ * Runtime logs end to end, as seed 3 has them flow (goals >= 50,000 lines/s sustained, p99 line
+ * latency <= 500 ms, control plane + agent <= 250 MB): a real app container built FROM the busybox
+ * base image prints LINES lines as fast as its shell can; the real agent follows it and ships the
+ * lines to the real control plane, which stores them in PostgreSQL and pushes them to a socket.io
+ * subscriber of /api/apps/:id/ws/logs. Measured:
+ * - lines/s from the first line's Docker stamp to the last line's receipt by the subscriber;
+ * - each line's latency, its Docker stamp (when dockerd read it from the container) -> receipt;
+ * - beside it, in the same run, a raw `COPY ... FROM STDIN` (psql) of as many lines into a copy of
+ *   `runtime_logs`, as a ratio;
+ * - the CPU dockerd (+ containerd and the container's shim) and the agent spent during it, from /proc;
+ * - the peak RSS of the control plane, of the agent, and of the two together.
+ * Twice, side by side: with the agent reading logs through the Engine's logs API, then from the
+ * json-file log (the default).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { io, type Socket } from 'socket.io-client';
+import { BUSYBOX_IMAGE, docker } from '../test/support/docker';
+import { eventually } from '../test/support/processes';
+import { rssMiB, startPlatform } from './support/platform';
+import { percentile, type BenchRow } from './support/table';
+
+const exec = promisify(execFile);
+const LINES = Number(process.env.BERTH_BENCH_LOG_LINES ?? 600_000);
+const IMAGE = 'berth-bench/log-flood:latest';
+/** The line the app prints, after its number: a typical access-log line. */
+const TAIL = 'GET /api/items?page=2 200 3.1 ms';
+const LINE = /^(\d+) GET \/api\/items\?page=2 200 3\.1 ms$/;
+const TICKS = 100; // USER_HZ on Linux
+/** The paced run's writer: this many lines between 20 ms pauses. */
+const PACE = Number(process.env.BERTH_BENCH_LOG_PACE ?? 1_500);
+
+/** utime + stime of a process, in seconds; 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** Pids whose command name is one of `names`. */
+function pidsNamed(names: string[]): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (names.includes(readFileSync(`/proc/${entry}/comm`, 'utf8').trim())) out.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+const parentOf = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+};
+
+async function buildFloodImage(): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-bench-flood-'));
+  try {
+    const script = [
+      'busybox httpd -p 8080 -h /www',
+      // Says it is ready, then waits for the go: the subscriber saw that line and the samplers run.
+      'echo flood ready',
+      'while [ ! -e /tmp/go ]; do busybox usleep 20000; done',
+      // PACE (lines between 20 ms pauses) slows the writer down to a rate the pipeline can keep up with.
+      'if [ -z "$PACE" ]; then',
+      `  i=0; while [ $i -lt ${LINES} ]; do i=$((i+1)); echo "$i ${TAIL}"; done`,
+      'else',
+      `  i=0; while [ $i -lt ${LINES} ]; do i=$((i+1)); echo "$i ${TAIL}"; [ $((i % PACE)) = 0 ] && busybox usleep 20000; done`,
+      'fi',
+      'exec busybox sleep 3600',
+    ].join('\n');
+    await writeFile(path.join(dir, 'index.html'), 'flood\n');
+    await writeFile(
+      path.join(dir, 'Dockerfile'),
+      [`FROM ${BUSYBOX_IMAGE}`, 'COPY index.html /www/index.html', 'EXPOSE 8080', `CMD ${JSON.stringify(['busybox', 'sh', '-c', script])}`, ''].join('\n'),
+    );
+    await exec('docker', ['build', '-q', '-t', IMAGE, dir]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** `COPY runtime_logs-like table FROM STDIN` of `count` lines through psql; lines/s. */
+async function rawCopy(databaseUrl: string, target: { appId: string; deploymentId: string; containerId: string }, count: number): Promise<number> {
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  await db.query('CREATE TABLE bench_raw_logs (LIKE runtime_logs INCLUDING ALL)');
+  await db.end();
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const psql = spawn('psql', [databaseUrl, '-v', 'ON_ERROR_STOP=1', '-q', '-c', 'COPY bench_raw_logs (app_id, deployment_id, container_id, seq, ts, stream, text, truncated, received_at) FROM STDIN'], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let err = '';
+    psql.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    psql.on('error', reject);
+    psql.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`psql COPY exited ${code}: ${err}`))));
+    const prefix = `${target.appId}\t${target.deploymentId}\t${target.containerId}\t`;
+    const now = new Date().toISOString();
+    let seq = 0;
+    const write = () => {
+      while (seq < count) {
+        let chunk = '';
+        for (let i = 0; i < 2_000 && seq < count; i++) {
+          seq++;
+          chunk += `${prefix}${seq}\t${now}\tstdout\t${seq} ${TAIL}\tf\t${now}\n`;
+        }
+        if (!psql.stdin.write(chunk)) return void psql.stdin.once('drain', write);
+      }
+      psql.stdin.end();
+    };
+    write();
+  });
+  return count / ((performance.now() - started) / 1000);
+}
+
+interface Measured {
+  rate: number;
+  received: number;
+  duplicates: number;
+  stored: number;
+  seconds: number;
+  latencies: number[];
+  engineCpu: number;
+  agentCpu: number;
+  cpCpu: number;
+  rss: { cp: number; agent: number; both: number };
+  load: [number, number];
+  disconnected?: string;
+  rawRate?: number;
+}
+
+/** One flood through a fresh Berth whose agent reads logs from `source`; with `rawCopy`, the COPY baseline after it. */
+async function measure(source: 'engine' | 'auto', rawCopyToo: boolean, pace?: number): Promise<Measured> {
+  const platform = await startPlatform({ BERTH_LOG_SOURCE: source });
+  let subscriber: Socket | undefined;
+  try {
+    const app = await platform.api('/api/apps', {
+      json: { name: 'log-flood', source: { type: 'image', image: IMAGE }, port: 8080, memoryMb: 64, ...(pace ? { env: { PACE: String(pace) } } : {}) },
+    });
+    if (app.status !== 201) throw new Error(`creating the app answered ${app.status}: ${JSON.stringify(app.body)}`);
+    const appId: string = app.body.id;
+    const d = await platform.api(`/api/apps/${appId}/deployments`, { method: 'POST' });
+    const deployed = await platform.waitDeployment(d.body.id);
+    if (deployed.status !== 'succeeded') throw new Error(`the flood app did not deploy: ${deployed.reason}`);
+    const [container] = await docker.listContainers({ filters: { label: [`berth.app=${appId}`] } });
+    if (!container) throw new Error('the flood app has no running container');
+    const info = await docker.getContainer(container.Id).inspect();
+
+    // The subscriber: every line it is pushed, with its latency from Docker's stamp.
+    const latencies: number[] = [];
+    const seen = new Uint8Array(LINES + 1);
+    let received = 0;
+    let duplicates = 0;
+    let firstStamp = Infinity;
+    let lastReceipt = 0;
+    let disconnected: string | undefined;
+    let ready = false;
+    subscriber = await new Promise<Socket>((resolve, reject) => {
+      const s = io(`${platform.base}/api/apps/${appId}/ws/logs`, { auth: { token: platform.adminToken }, transports: ['websocket'], reconnection: false, forceNew: true });
+      s.on('lines', (lines: { ts: string; text: string }[]) => {
+        const now = Date.now();
+        for (const l of lines) {
+          if (l.text === 'flood ready') ready = true;
+          const m = LINE.exec(l.text);
+          if (!m) continue;
+          const n = Number(m[1]);
+          if (seen[n]) {
+            duplicates++;
+            continue;
+          }
+          seen[n] = 1;
+          received++;
+          const stamp = Date.parse(l.ts);
+          if (stamp < firstStamp) firstStamp = stamp;
+          latencies.push(now - stamp);
+        }
+        lastReceipt = now;
+      });
+      s.on('disconnect', (reason) => (disconnected = reason));
+      s.once('connect', () => resolve(s));
+      s.once('connect_error', reject);
+    });
+
+    await eventually('the app\'s first line at the subscriber', async () => (ready ? true : undefined), 60_000, 50);
+
+    // CPU and memory while the lines flow.
+    const cpPid = platform.cp.child.pid!;
+    const agentPid = platform.agent.child.pid!;
+    const shimPid = parentOf(info.State.Pid);
+    const enginePids = [...pidsNamed(['dockerd', 'containerd']), shimPid];
+    const cpuOf = (pids: number[]) => pids.reduce((sum, p) => sum + cpuSeconds(p), 0);
+    const engineCpu0 = cpuOf(enginePids);
+    const agentCpu0 = cpuSeconds(agentPid);
+    const cpCpu0 = cpuSeconds(cpPid);
+    const rss = { cp: 0, agent: 0, both: 0 };
+    const sampleRss = setInterval(() => {
+      const cp = rssMiB(cpPid);
+      const agent = rssMiB(agentPid);
+      rss.cp = Math.max(rss.cp, cp);
+      rss.agent = Math.max(rss.agent, agent);
+      rss.both = Math.max(rss.both, cp + agent);
+    }, 200);
+    const load0 = os.loadavg()[0];
+
+    await exec('docker', ['exec', container.Id, 'busybox', 'touch', '/tmp/go']);
+    // BERTH_BENCH_TRACE=1: every 500 ms, lines stored and received and both RSS, to see where lines wait.
+    const traceDb = process.env.BERTH_BENCH_TRACE ? new Client({ connectionString: platform.databaseUrl }) : undefined;
+    await traceDb?.connect();
+    const trace = traceDb
+      ? setInterval(() => {
+          void traceDb.query('SELECT count(*) AS n FROM runtime_logs').then((r) => process.stderr.write(`${source} stored ${r.rows[0].n} received ${received} cp ${rssMiB(cpPid).toFixed(0)} agent ${rssMiB(agentPid).toFixed(0)}\n`));
+        }, 500)
+      : undefined;
+    let lastCount = -1;
+    let lastProgress = Date.now();
+    await eventually(
+      `all ${LINES} lines at the subscriber`,
+      async () => {
+        if (received >= LINES) return true;
+        if (received !== lastCount) {
+          lastCount = received;
+          lastProgress = Date.now();
+        }
+        // No new line for 30 s: the rest is lost; report what arrived.
+        return Date.now() - lastProgress > 30_000 ? true : undefined;
+      },
+      30 * 60_000,
+      50,
+    );
+    clearInterval(sampleRss);
+    clearInterval(trace);
+    await traceDb?.end();
+    const engineCpu = cpuOf(enginePids) - engineCpu0;
+    const agentCpu = cpuSeconds(agentPid) - agentCpu0;
+    const cpCpu = cpuSeconds(cpPid) - cpCpu0;
+    const load1 = os.loadavg()[0];
+    const seconds = (lastReceipt - firstStamp) / 1000;
+    const rate = received / seconds;
+    latencies.sort((a, b) => a - b);
+
+    const db = new Client({ connectionString: platform.databaseUrl });
+    await db.connect();
+    const stored = Number((await db.query('SELECT count(*) AS n FROM runtime_logs WHERE app_id = $1', [appId])).rows[0].n);
+    await db.end();
+    const rawRate = rawCopyToo ? await rawCopy(platform.databaseUrl, { appId, deploymentId: d.body.id, containerId: container.Id }, LINES) : undefined;
+    return { rate, received, duplicates, stored, seconds, latencies, engineCpu, agentCpu, cpCpu, rss, load: [load0, load1], disconnected, rawRate };
+  } finally {
+    subscriber?.close();
+    await platform.close();
+  }
+}
+
+export async function run(): Promise<BenchRow[]> {
+  await buildFloodImage();
+  try {
+    // Side by side: the Engine's logs API (how the agent read logs before), then the default.
+    const engine = await measure('engine', false);
+    const auto = await measure('auto', true);
+    // The latency goal at the throughput goal's pace: 1,500 lines, then 20 ms of quiet (near 50k lines/s).
+    const paced = await measure('auto', false, PACE);
+    const rawRate = auto.rawRate!;
+    const b = `runtime logs, ${LINES / 1000}k lines from one container`;
+    const rows: BenchRow[] = [];
+    for (const [name, m] of [['Engine logs API', engine], ['json-file (default)', auto]] as const) {
+      const per100k = (s: number) => ((s * 100_000) / Math.max(m.received, 1)).toFixed(2);
+      const goal = m === auto;
+      rows.push(
+        {
+          benchmark: b,
+          metric: `${name}: lines/s, container -> agent -> control plane -> PostgreSQL -> socket.io`,
+          value: m.rate,
+          unit: 'lines/s',
+          ...(goal ? { goal: '>= 50000' } : {}),
+          note: `${(m.rate / rawRate).toFixed(2)}x raw COPY; ${m.received}/${LINES} received (${m.duplicates} twice, ${m.stored} stored) in ${m.seconds.toFixed(1)} s; load ${m.load[0].toFixed(2)} -> ${m.load[1].toFixed(2)}${m.disconnected ? `; subscriber disconnected: ${m.disconnected}` : ''}`,
+        },
+        {
+          benchmark: b,
+          metric: `${name}: line latency p99, Docker stamp -> subscriber`,
+          value: percentile(m.latencies, 99),
+          unit: 'ms',
+          ...(goal ? { goal: '<= 500' } : {}),
+          note: `p50 ${percentile(m.latencies, 50)} ms, max ${m.latencies[m.latencies.length - 1]} ms`,
+        },
+        { benchmark: b, metric: `${name}: dockerd + containerd + shim CPU`, value: m.engineCpu, unit: 's', note: `${per100k(m.engineCpu)} s per 100k lines` },
+        { benchmark: b, metric: `${name}: agent CPU`, value: m.agentCpu, unit: 's', note: `${per100k(m.agentCpu)} s per 100k lines; control plane ${m.cpCpu.toFixed(1)} s (${per100k(m.cpCpu)} s per 100k)` },
+        {
+          benchmark: b,
+          metric: `${name}: control plane + agent peak RSS`,
+          value: m.rss.both,
+          unit: 'MiB',
+          ...(goal ? { goal: '<= 238' } : {}),
+          note: `goal 250 MB; control plane peak ${m.rss.cp.toFixed(0)} MiB, agent peak ${m.rss.agent.toFixed(0)} MiB`,
+        },
+      );
+    }
+    rows.push(
+      {
+        benchmark: b,
+        metric: `json-file, writer paced (${PACE} lines, then 20 ms of quiet): line latency p99`,
+        value: percentile(paced.latencies, 99),
+        unit: 'ms',
+        goal: '<= 500',
+        note: `p50 ${percentile(paced.latencies, 50)} ms; ${paced.rate.toFixed(0)} lines/s, ${paced.received}/${LINES} received in ${paced.seconds.toFixed(1)} s; peak RSS cp + agent ${paced.rss.both.toFixed(0)} MiB`,
+      },
+      { benchmark: b, metric: 'raw COPY of as many lines into PostgreSQL (psql), same run', value: rawRate, unit: 'lines/s' },
+    );
+    return rows;
+  } finally {
+    await exec('docker', ['rmi', IMAGE]).catch(() => undefined);
+  }
+}
