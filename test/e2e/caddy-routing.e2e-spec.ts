@@ -72,10 +72,24 @@ describe.skipIf(!hasDocker || !hasCaddy())('routing through Caddy end to end', {
     let stop = false;
     const failures: string[] = [];
     const seen = { one: 0, two: 0 };
+    // Caddy 2.6 reloads onto new SO_REUSEPORT sockets: a connection still queued on the old socket when
+    // it closes is reset before any byte of an answer. A browser sends such a request again on a new
+    // connection, and so does this client, once; a reset that comes back, and any answer that is not
+    // the app's page (a 502 while no container serves, a 404 while no route exists), is a failure.
+    let resets = 0;
+    const get = async () => {
+      try {
+        return await viaCaddy(caddy, host);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') throw err;
+        resets++;
+        return viaCaddy(caddy, host);
+      }
+    };
     const client = (async () => {
       while (!stop) {
         try {
-          const r = await viaCaddy(caddy, host);
+          const r = await get();
           if (r.status !== 200) failures.push(`HTTP ${r.status}: ${r.body.slice(0, 200)}`);
           else if (r.body.includes('version two')) seen.two++;
           else if (r.body.includes('version one')) seen.one++;
@@ -96,6 +110,7 @@ describe.skipIf(!hasDocker || !hasCaddy())('routing through Caddy end to end', {
     stop = true;
     await client;
     expect(failures).toEqual([]);
+    expect(resets, 'resets are Caddy reloading, a handful at most').toBeLessThanOrEqual(3);
     expect(seen.one).toBeGreaterThan(0);
     expect(seen.two).toBeGreaterThan(0);
     expect((await viaCaddy(caddy, host)).body).toContain(`${unique} version two`);
