@@ -92,6 +92,7 @@ export class PgAdvisoryLockSession {
   private connecting?: Promise<Client>;
   private readonly held = new Set<string>();
   private closed = false;
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly databaseUrl: string,
@@ -107,16 +108,27 @@ export class PgAdvisoryLockSession {
         if (this.held.has(id)) return true;
         if (this.closed) return false;
         const client = await this.connect();
-        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [key[0], key[1]]);
+        const { rows } = await this.serially(() => client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [key[0], key[1]]));
         if (rows[0].locked && this.client === client) this.held.add(id);
         return this.held.has(id);
       },
       isHeld: () => this.held.has(id),
       release: async () => {
         if (!this.held.delete(id)) return;
-        await this.client?.query('SELECT pg_advisory_unlock($1, $2)', [key[0], key[1]]).catch(() => undefined);
+        const client = this.client;
+        if (client) await this.serially(() => client.query('SELECT pg_advisory_unlock($1, $2)', [key[0], key[1]])).catch(() => undefined);
       },
     };
+  }
+
+  /**
+   * One query at a time on the session's connection: the loops ask for their locks independently, and
+   * pg's client is not to be given a query while another one runs.
+   */
+  private serially<T>(query: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(query, query);
+    this.tail = run.catch(() => undefined);
+    return run;
   }
 
   /** Closes the session: every lock it held is released on the server. */
