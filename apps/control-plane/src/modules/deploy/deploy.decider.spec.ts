@@ -64,9 +64,11 @@ describe('deploy decider', () => {
     expect(given([...history, succeeded]).state().status).toBe('succeeded');
   });
 
-  it('an image deployment starts in `starting`', () => {
+  it('an image deployment starts in `starting` and records the image it pulled there', () => {
     const s: DeploymentEvent = { type: 'JobStarted', data: { deploymentId, jobId, workerId, phase: 'starting' } };
     expect(given([requested, assigned, s]).state().status).toBe('starting');
+    expect(given([requested, assigned, s]).when({ type: 'RecordImageBuilt', ...w, image: 'busybox' })).toEqual([{ ...built, data: { ...built.data, image: 'busybox' } }]);
+    expect(domainError(() => given([requested, assigned]).when({ type: 'RecordImageBuilt', ...w, image: 'busybox' })).code).toBe(ErrorCode.InvalidState);
   });
 
   it('a repeated JobStarted is a no-op', () => {

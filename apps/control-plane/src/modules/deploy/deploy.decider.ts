@@ -165,7 +165,8 @@ export const deployDecider: Decider<DeploymentState, DeployCommand, DeploymentEv
           if (state.image === command.image) return [];
           throw conflict(`job ${command.jobId} already built image ${state.image}`);
         }
-        if (state.status !== 'building') throw conflict(`job ${command.jobId} is ${state.status}: an image can only be built while building`);
+        // A git job builds its image while `building`; an image job starts in `starting` and reports the image it pulled there.
+        if (state.status !== 'building' && state.status !== 'starting') throw conflict(`job ${command.jobId} is ${state.status}: an image can only be recorded while building or starting`);
         return [{ type: 'ImageBuilt', data: { deploymentId, jobId: command.jobId, image: command.image } }];
       }
 
