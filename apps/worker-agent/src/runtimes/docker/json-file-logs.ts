@@ -12,6 +12,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { LogStream } from '@berth/contracts';
 import type { Clock, TimerHandle } from '@berth/core';
 import type { LogChunk, LogChunkSink, LogFollowEnd, LogFollowFrom, LogFollower } from '../runtime';
+import { nanosTimestamp, timestampNanos } from './docker-logs';
 
 /** Bytes read from the file at a time. */
 const READ_BYTES = 256 * 1024;
@@ -53,12 +54,6 @@ export function compareStamps(a: string, b: string): number {
 }
 
 const fraction = (ts: string): string => (ts[19] === '.' ? ts.slice(20, -1) : '').padEnd(9, '0');
-
-/** The stamp `seconds` before `ts` (whole seconds; the fraction kept). */
-function stampMinusSeconds(ts: string, seconds: number): string {
-  const at = Date.parse(`${ts.slice(0, 19)}Z`) - seconds * 1000;
-  return `${new Date(at).toISOString().slice(0, 19)}${ts.slice(19)}`;
-}
 
 /**
  * Streaming decoder of json-file entries, one JSON object a line:
@@ -209,7 +204,7 @@ export function followJsonFileLogs(logPath: string, from: LogFollowFrom, onChunk
       const since = from.since;
       // Rotated files entirely before `since` are not read.
       if (since) {
-        const before = stampMinusSeconds(since, SKIP_FILE_MARGIN_SECONDS);
+        const before = nanosTimestamp(timestampNanos(since) - BigInt(SKIP_FILE_MARGIN_SECONDS) * 1_000_000_000n);
         while (chain.length > 1) {
           const last = await lastStamp(chain[0]!.handle);
           if (!last || compareStamps(last, before) >= 0) break;
