@@ -8,6 +8,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from './swc-options.mjs';
 
+/** The V8 flags both processes run with (see the file's "why"). */
+const nodeFlags = JSON.parse(readFileSync(path.join(repoRoot, 'scripts/node-flags.json'), 'utf8')).flags;
 const dataDir = path.join(repoRoot, 'data');
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 const say = (msg) => process.stdout.write(`[berth] ${msg}\n`);
@@ -35,7 +37,7 @@ const children = [];
 /** `essential`: its exit stops everything. The agent is not: without it the API still answers and
  * deployments wait, queued with their reason, for a worker. */
 function run(name, script, env, essential) {
-  const child = spawn(process.execPath, [path.join(repoRoot, script)], { env: { ...process.env, ...env }, stdio: 'inherit' });
+  const child = spawn(process.execPath, [...nodeFlags, path.join(repoRoot, script)], { env: { ...process.env, ...env }, stdio: 'inherit' });
   child.on('exit', (code, signal) => {
     if (stopping) return;
     if (essential) {

@@ -49,10 +49,13 @@ const logDir = scratch;
 /** Every process started in this test file, so a failing test can print what they said. */
 export const startedProcesses: Array<{ name: string; process: BerthProcess }> = [];
 
+/** The V8 flags every Berth process runs with (scripts/node-flags.json): tests run what users run. */
+export const NODE_FLAGS: string[] = JSON.parse(readFileSync(path.join(repoRoot, 'scripts/node-flags.json'), 'utf8')).flags;
+
 export function startProcess(name: string, script: string, env: Record<string, string>): BerthProcess {
   const logFile = path.join(logDir, `${name}-${Date.now()}.log`);
   const out = createWriteStream(logFile);
-  const child = spawn(process.execPath, [path.join(repoRoot, script)], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, path.join(repoRoot, script)], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

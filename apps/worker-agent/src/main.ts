@@ -1,4 +1,4 @@
-/** The worker agent process: `node dist/apps/worker-agent/src/main.js`. */
+/** The worker agent process: `npm run agent` (node, with the flags of scripts/node-flags.json, on dist/apps/worker-agent/src/main.js). */
 import { loadAgentConfig } from '@berth/config';
 import pino from 'pino';
 import { startAgent } from './agent';

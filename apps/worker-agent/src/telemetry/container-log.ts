@@ -85,7 +85,7 @@ export class ContainerLog {
   private pendingBytes = 0;
   private timer: TimerHandle | undefined;
   /** Per stream, where its output is: the last chunk's stamp and how many chunks of the stream carried it. */
-  private readonly positions: Partial<Record<LogStream, { ts: string; nanos: bigint; count: number }>> = {};
+  private readonly positions: Partial<Record<LogStream, { ts: string; count: number }>> = {};
   /** Per stream, replayed output to pass over after a restart: its chunks up to the stored cursor… */
   private readonly skip: Partial<Record<LogStream, { nanos: bigint; count: number }>> = {};
   /** …and that cursor's position, which the stream keeps until it is past it. */
@@ -110,9 +110,8 @@ export class ContainerLog {
       for (const stream of STREAMS) {
         const at = from[stream];
         if (!at) continue;
-        const nanos = timestampNanos(at.ts);
-        this.skip[stream] = { nanos, count: at.atTs };
-        this.positions[stream] = { ts: at.ts, nanos, count: 0 };
+        this.skip[stream] = { nanos: timestampNanos(at.ts), count: at.atTs };
+        this.positions[stream] = { ts: at.ts, count: 0 };
         this.resumeAt[stream] = at;
       }
       this.clean = this.lastSaved = from;
@@ -139,29 +138,42 @@ export class ContainerLog {
   accept(chunks: LogChunk[]): Promise<void> | undefined {
     for (const chunk of chunks) {
       const stream = chunk.stream;
-      let at = this.positions[stream];
-      const nanos = chunk.ts === at?.ts ? at.nanos : timestampNanos(chunk.ts);
-      const skip = this.skip[stream];
-      if (skip) {
-        if (nanos < skip.nanos) continue;
-        if (nanos === skip.nanos && at!.count < skip.count) {
-          at!.count++;
-          continue;
-        }
-        delete this.skip[stream];
-      }
-      if (at && at.nanos === nanos) at.count++;
-      else this.positions[stream] = at = { ts: chunk.ts, nanos, count: 1 };
-      for (const line of this.splitters[stream].push(chunk.data)) this.add({ ts: chunk.ts, stream, ...line });
+      if (this.skip[stream] && this.replayed(stream, chunk.ts)) continue;
+      // The runtime prints one instant one way, so the same text is the same stamp: counting lines per
+      // stamp needs no parsing (only passing over replayed output compares instants).
+      const at = this.positions[stream];
+      if (at && at.ts === chunk.ts) at.count++;
+      else this.positions[stream] = { ts: chunk.ts, count: 1 };
+      for (const line of this.splitters[stream].push(chunk.data)) this.add(chunk.ts, stream, line.text, line.truncated);
       if (this.isClean()) this.clean = this.cursorHere();
     }
     return this.deps.sink.whenWritable?.();
   }
 
+  /**
+   * While a stream passes over output a resumed cursor says was shipped: whether this chunk is part of
+   * it (counted at the cursor's stamp). The first chunk past it ends the skip; the caller then counts
+   * it on from the cursor's position when it carries the same instant.
+   */
+  private replayed(stream: LogStream, ts: string): boolean {
+    const skip = this.skip[stream]!;
+    const at = this.positions[stream]!;
+    const nanos = timestampNanos(ts);
+    if (nanos < skip.nanos) return true;
+    if (nanos === skip.nanos && at.count < skip.count) {
+      at.count++;
+      return true;
+    }
+    delete this.skip[stream];
+    // The caller counts this chunk at `ts`: on from the cursor's count at the same instant, else from 0.
+    this.positions[stream] = { ts, count: nanos === skip.nanos ? at.count : 0 };
+    return false;
+  }
+
   /** The output ended (the container stopped): its unfinished lines are lines, then everything is sent. */
   finish(): void {
     for (const stream of STREAMS) {
-      for (const line of this.splitters[stream].end()) this.add({ ts: this.positions[stream]!.ts, stream, ...line });
+      for (const line of this.splitters[stream].end()) this.add(this.positions[stream]!.ts, stream, line.text, line.truncated);
     }
     if (STREAMS.some((s) => this.positions[s])) this.clean = this.cursorHere();
     this.flush();
@@ -174,7 +186,7 @@ export class ContainerLog {
     if (this.gap) {
       const gap = this.gap;
       this.gap = undefined;
-      this.add({ ts: gap.ts, stream: 'stderr', text: gapMarkerText(gap), truncated: false }, gap);
+      this.add(gap.ts, 'stderr', gapMarkerText(gap), false, gap);
       // A marker at a clean point keeps it clean: a resumed agent numbers on after it.
       if (this.clean && this.clean.seq === this.seq - 1 && this.isClean()) this.clean = { ...this.clean, seq: this.seq };
     }
@@ -243,10 +255,10 @@ export class ContainerLog {
     return cursor;
   }
 
-  private add(line: Omit<LogLine, 'seq'>, marker?: Gap): void {
-    const numbered: LogLine = { seq: ++this.seq, ...line };
+  private add(ts: string, stream: LogStream, text: string, truncated: boolean, marker?: Gap): void {
+    const numbered: LogLine = { seq: ++this.seq, ts, stream, text, truncated };
     this.pending.push(numbered);
-    this.pendingBytes += line.text.length + 64;
+    this.pendingBytes += text.length + 64;
     if (marker) {
       this.markers.set(numbered, marker);
       return;

@@ -22,13 +22,39 @@ const lineText: Check<string> = (v, path) => {
   return s;
 };
 
-const line: Check<LogLine> = object({ seq, ts: isoDate, stream: oneOf('stdout', 'stderr'), text: lineText, truncated: bool });
+/** A line, naming the field at fault when it refuses one. */
+export const line: Check<LogLine> = object({ seq, ts: isoDate, stream: oneOf('stdout', 'stderr'), text: lineText, truncated: bool });
+
+/**
+ * The same rules as `line`, for the common case: no path string, no intermediate objects, one
+ * object out. A line it does not pass goes through `line`, which names the field at fault.
+ */
+export function plainLine(v: unknown): LogLine | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const { seq, ts, stream, text, truncated } = v as Record<string, unknown>;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return undefined;
+  if (stream !== 'stdout' && stream !== 'stderr') return undefined;
+  if (typeof truncated !== 'boolean' || typeof text !== 'string' || text.length > LOG_LINE_MAX_BYTES) return undefined;
+  // A UTF-16 unit is at most 3 bytes of UTF-8: only a long line needs counting.
+  if (text.length * 3 > LOG_LINE_MAX_BYTES && Buffer.byteLength(text, 'utf8') > LOG_LINE_MAX_BYTES) return undefined;
+  if (text.includes('\0')) return undefined;
+  if (typeof ts !== 'string' || !ISO_START.test(ts) || Number.isNaN(Date.parse(ts))) return undefined;
+  return { seq, ts, stream, text, truncated };
+}
+const ISO_START = /^\d{4}-\d\d-\d\dT/;
+
+const lines: Check<LogLine[]> = (v, path) => {
+  if (!Array.isArray(v) || v.length > MAX_LOG_LINES_PER_BATCH) return list(line, MAX_LOG_LINES_PER_BATCH)(v, path);
+  const out = new Array<LogLine>(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = plainLine(v[i]) ?? line(v[i], `${path}[${i}]`);
+  return out;
+};
 
 const batch: Check<LogLinesMsg> = object({
   containerId: text(200),
   appId: uuid,
   deploymentId: uuid,
-  lines: list(line, MAX_LOG_LINES_PER_BATCH),
+  lines,
 });
 
 export const parseLogLines = (payload: unknown): LogLinesMsg => {

@@ -80,6 +80,24 @@ describe('runtime_logs (real PostgreSQL)', () => {
     await expect.poll(() => feeds.keys).toBe(0);
   });
 
+  it('stores every text and stamp exactly and reads them back as the API shows them', async () => {
+    const appId = randomUUID();
+    const texts = ['', ' ', 'NULL', 'null', '"', '\\', '\\"', 'a,b', '{x}', '{"a":1}', 'tab\there', 'é€😀', 'ends with \\', `quote " and backslash \\ and comma , in one`, 'x'.repeat(8192)];
+    const stamps = ['2026-12-03T16:16:21.140342833Z', '2026-12-03T16:16:21Z', '2026-12-03T16:16:21.9999999Z', '2026-02-28T23:59:59.5+01:00'];
+    const lines: LogLine[] = texts.map((text, i) => ({ seq: i + 1, ts: stamps[i % stamps.length], stream: i % 2 ? 'stderr' : 'stdout', text, truncated: i === 3 }));
+    expect(await repo.insert({ appId, deploymentId: randomUUID(), containerId: `odd-${appId}` }, lines, new Date())).toBe(texts.length);
+    const read = await repo.readAfter(appId, '0', 100);
+    expect(read.map((l) => l.text)).toEqual(texts);
+    expect(read.map((l) => l.stream)).toEqual(lines.map((l) => l.stream));
+    expect(read.map((l) => l.truncated)).toEqual(lines.map((l) => l.truncated));
+    // What Date#toISOString gives for the stored instant (PostgreSQL keeps microseconds, rounding
+    // 21.9999999 up to 22; the API shows milliseconds, cut).
+    const stored = await pool.query<{ ts: Date }>('SELECT ts FROM runtime_logs WHERE app_id = $1 ORDER BY id', [appId]);
+    expect(read.map((l) => l.ts)).toEqual(stored.rows.map((r) => r.ts.toISOString()));
+    expect(read[2].ts).toBe('2026-12-03T16:16:22.000Z');
+    expect((await repo.tail(appId, 2)).map((l) => l.text)).toEqual(texts.slice(-2));
+  });
+
   it('drops a resent line and counts only the rows it inserted', async () => {
     const target = { appId: randomUUID(), deploymentId: randomUUID(), containerId: 'dup' };
     expect(await repo.insert(target, batch(0, 1, 3), new Date())).toBe(3);

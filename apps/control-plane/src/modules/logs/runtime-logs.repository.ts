@@ -24,14 +24,35 @@ const APP_INSERT_LOCK = 0x4c4f47; // "LOG"
 
 interface Row {
   id: string;
-  ts: Date;
+  ts: string;
   stream: LogStream;
   text: string;
   truncated: boolean;
   deployment_id: string;
 }
-const toLine = (r: Row): StoredLogLine => ({ id: r.id, ts: r.ts.toISOString(), stream: r.stream, text: r.text, truncated: r.truncated, deploymentId: r.deployment_id });
-const COLUMNS = 'id, ts, stream, text, truncated, deployment_id';
+const toLine = (r: Row): StoredLogLine => ({ id: r.id, ts: r.ts, stream: r.stream, text: r.text, truncated: r.truncated, deploymentId: r.deployment_id });
+/**
+ * `ts` comes back as the text Date#toISOString would give (UTC, milliseconds, both cut rather than
+ * rounded), written by PostgreSQL: parsing a timestamptz into a Date and printing it again was the
+ * largest cost of reading lines back for live subscribers.
+ */
+const COLUMNS = `id, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ts, stream, text, truncated, deployment_id`;
+
+/**
+ * A PostgreSQL array literal of `values`, each element quoted (so empty text, spaces, commas, braces
+ * and the word NULL stay text) with `"` and `\` escaped. The driver's own array encoding does the same
+ * one element at a time through generic value preparation, which cost more than the INSERT it fed.
+ */
+export function textArrayLiteral(values: readonly string[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out += (i === 0 ? '"' : ',"') + (NEEDS_ESCAPE.test(v) ? v.replace(ESCAPED, '\\$&') : v) + '"';
+  }
+  return out + '}';
+}
+const NEEDS_ESCAPE = /["\\]/;
+const ESCAPED = /["\\]/g;
 
 function filterSql(filter: LogFilter, params: unknown[]): string {
   let sql = '';
@@ -77,11 +98,11 @@ export class RuntimeLogsRepository {
         target.deploymentId,
         target.containerId,
         receivedAt,
-        lines.map((l) => l.seq),
-        lines.map((l) => l.ts),
-        lines.map((l) => l.stream),
-        lines.map((l) => l.text),
-        lines.map((l) => l.truncated),
+        `{${lines.map((l) => l.seq).join(',')}}`,
+        textArrayLiteral(lines.map((l) => l.ts)),
+        `{${lines.map((l) => l.stream).join(',')}}`,
+        textArrayLiteral(lines.map((l) => l.text)),
+        `{${lines.map((l) => (l.truncated ? 't' : 'f')).join(',')}}`,
         APP_INSERT_LOCK,
       ],
     );
