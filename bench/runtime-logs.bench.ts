@@ -10,8 +10,8 @@
  *   `runtime_logs`, as a ratio;
  * - the CPU dockerd (+ containerd and the container's shim) and the agent spent during it, from /proc;
  * - the peak RSS of the control plane, of the agent, and of the two together.
- * Twice, side by side: with the agent reading logs through the Engine's logs API, then from the
- * json-file log (the default).
+ * Side by side: with the agent reading logs through the Engine's logs API, then from the json-file
+ * log (the default); the default with the writer paced; and the default with V8's own heap settings.
  */
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -135,6 +135,7 @@ interface Measured {
   seconds: number;
   latencies: number[];
   engineCpu: number;
+  pgCpu: number;
   agentCpu: number;
   cpCpu: number;
   rss: { cp: number; agent: number; both: number };
@@ -144,8 +145,8 @@ interface Measured {
 }
 
 /** One flood through a fresh Berth whose agent reads logs from `source`; with `rawCopy`, the COPY baseline after it. */
-async function measure(source: 'engine' | 'auto', rawCopyToo: boolean, pace?: number): Promise<Measured> {
-  const platform = await startPlatform({ BERTH_LOG_SOURCE: source });
+async function measure(source: 'engine' | 'auto', rawCopyToo: boolean, pace?: number, nodeFlags?: readonly string[]): Promise<Measured> {
+  const platform = await startPlatform({ BERTH_LOG_SOURCE: source }, nodeFlags);
   let subscriber: Socket | undefined;
   try {
     const app = await platform.api('/api/apps', {
@@ -204,6 +205,8 @@ async function measure(source: 'engine' | 'auto', rawCopyToo: boolean, pace?: nu
     const enginePids = [...pidsNamed(['dockerd', 'containerd']), shimPid];
     const cpuOf = (pids: number[]) => pids.reduce((sum, p) => sum + cpuSeconds(p), 0);
     const engineCpu0 = cpuOf(enginePids);
+    // Every PostgreSQL process (backends, WAL writer, checkpointer), sampled again at the end for new backends.
+    const pgCpu0 = new Map(pidsNamed(['postgres']).map((p) => [p, cpuSeconds(p)]));
     const agentCpu0 = cpuSeconds(agentPid);
     const cpCpu0 = cpuSeconds(cpPid);
     const rss = { cp: 0, agent: 0, both: 0 };
@@ -245,6 +248,7 @@ async function measure(source: 'engine' | 'auto', rawCopyToo: boolean, pace?: nu
     clearInterval(trace);
     await traceDb?.end();
     const engineCpu = cpuOf(enginePids) - engineCpu0;
+    const pgCpu = pidsNamed(['postgres']).reduce((sum, p) => sum + cpuSeconds(p) - (pgCpu0.get(p) ?? 0), 0);
     const agentCpu = cpuSeconds(agentPid) - agentCpu0;
     const cpCpu = cpuSeconds(cpPid) - cpCpu0;
     const load1 = os.loadavg()[0];
@@ -257,7 +261,7 @@ async function measure(source: 'engine' | 'auto', rawCopyToo: boolean, pace?: nu
     const stored = Number((await db.query('SELECT count(*) AS n FROM runtime_logs WHERE app_id = $1', [appId])).rows[0].n);
     await db.end();
     const rawRate = rawCopyToo ? await rawCopy(platform.databaseUrl, { appId, deploymentId: d.body.id, containerId: container.Id }, LINES) : undefined;
-    return { rate, received, duplicates, stored, seconds, latencies, engineCpu, agentCpu, cpCpu, rss, load: [load0, load1], disconnected, rawRate };
+    return { rate, received, duplicates, stored, seconds, latencies, engineCpu, pgCpu, agentCpu, cpCpu, rss, load: [load0, load1], disconnected, rawRate };
   } finally {
     subscriber?.close();
     await platform.close();
@@ -272,6 +276,8 @@ export async function run(): Promise<BenchRow[]> {
     const auto = await measure('auto', true);
     // The latency goal at the throughput goal's pace: 1,500 lines, then 20 ms of quiet (near 50k lines/s).
     const paced = await measure('auto', false, PACE);
+    // The default run again with V8's own heap settings instead of scripts/node-flags.json.
+    const v8Defaults = await measure('auto', false, undefined, []);
     const rawRate = auto.rawRate!;
     const b = `runtime logs, ${LINES / 1000}k lines from one container`;
     const rows: BenchRow[] = [];
@@ -296,7 +302,7 @@ export async function run(): Promise<BenchRow[]> {
           note: `p50 ${percentile(m.latencies, 50)} ms, max ${m.latencies[m.latencies.length - 1]} ms`,
         },
         { benchmark: b, metric: `${name}: dockerd + containerd + shim CPU`, value: m.engineCpu, unit: 's', note: `${per100k(m.engineCpu)} s per 100k lines` },
-        { benchmark: b, metric: `${name}: agent CPU`, value: m.agentCpu, unit: 's', note: `${per100k(m.agentCpu)} s per 100k lines; control plane ${m.cpCpu.toFixed(1)} s (${per100k(m.cpCpu)} s per 100k)` },
+        { benchmark: b, metric: `${name}: agent CPU`, value: m.agentCpu, unit: 's', note: `${per100k(m.agentCpu)} s per 100k lines; control plane ${m.cpCpu.toFixed(1)} s (${per100k(m.cpCpu)} s per 100k); PostgreSQL ${m.pgCpu.toFixed(1)} s (${per100k(m.pgCpu)} s per 100k)` },
         {
           benchmark: b,
           metric: `${name}: control plane + agent peak RSS`,
@@ -315,6 +321,13 @@ export async function run(): Promise<BenchRow[]> {
         unit: 'ms',
         goal: '<= 500',
         note: `p50 ${percentile(paced.latencies, 50)} ms; ${paced.rate.toFixed(0)} lines/s, ${paced.received}/${LINES} received in ${paced.seconds.toFixed(1)} s; peak RSS cp + agent ${paced.rss.both.toFixed(0)} MiB`,
+      },
+      {
+        benchmark: b,
+        metric: 'json-file, V8 heap defaults instead of scripts/node-flags.json: control plane + agent peak RSS',
+        value: v8Defaults.rss.both,
+        unit: 'MiB',
+        note: `control plane peak ${v8Defaults.rss.cp.toFixed(0)} MiB, agent peak ${v8Defaults.rss.agent.toFixed(0)} MiB; ${v8Defaults.rate.toFixed(0)} lines/s; CPU control plane ${v8Defaults.cpCpu.toFixed(1)} s, agent ${v8Defaults.agentCpu.toFixed(1)} s`,
       },
       { benchmark: b, metric: 'raw COPY of as many lines into PostgreSQL (psql), same run', value: rawRate, unit: 'lines/s' },
     );

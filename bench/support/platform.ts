@@ -5,9 +5,10 @@ import { ensureBusyboxImage } from '../../test/support/docker';
 
 export type Platform = Berth;
 
-export async function startPlatform(agentEnv: Record<string, string> = {}): Promise<Platform> {
+/** `nodeFlags`: V8 flags for both processes instead of scripts/node-flags.json. */
+export async function startPlatform(agentEnv: Record<string, string> = {}, nodeFlags?: readonly string[]): Promise<Platform> {
   await ensureBusyboxImage();
-  return startBerth({ agentEnv, logLevel: 'warn', database: 'migrate' });
+  return startBerth({ agentEnv, logLevel: 'warn', database: 'migrate', nodeFlags });
 }
 
 /** Resident set size of a process, in MiB, from /proc. */

@@ -42,6 +42,8 @@ export interface BerthOptions {
   logLevel?: string;
   /** Inside Vitest, clone the run's template; outside (benchmarks), create and migrate a database; or one given. */
   database?: 'template' | 'migrate' | { url: string; drop(): Promise<void> };
+  /** V8 flags for both processes instead of scripts/node-flags.json (a benchmark's comparison). */
+  nodeFlags?: readonly string[];
   /** Where the agent reaches the control plane, given its address (e.g. through a relay the test controls). */
   agentUrl?: (base: string) => string;
 }
@@ -70,7 +72,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<Berth> {
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
   const startCp = async () => {
-    const cp = startControlPlaneProcess({ databaseUrl: db.url, port, adminToken, extra: { BERTH_LOG_LEVEL: logLevel, ...options.controlPlaneEnv } });
+    const cp = startControlPlaneProcess({ databaseUrl: db.url, port, adminToken, extra: { BERTH_LOG_LEVEL: logLevel, ...options.controlPlaneEnv }, nodeFlags: options.nodeFlags });
     try {
       await eventually('the control plane to answer /healthz', async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), 60_000);
     } catch (err) {
@@ -86,7 +88,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<Berth> {
   const worker = await api('/api/workers', { json: { name: 'e2e-worker' } });
   if (worker.status !== 201) throw new Error(`could not register a worker: ${worker.status} ${JSON.stringify(worker.body)}`);
   const workDir = agentWorkDir();
-  const startAgent = () => startAgentProcess({ url: options.agentUrl?.(base) ?? base, token: worker.body.token, workDir, extra: { BERTH_LOG_LEVEL: logLevel, ...options.agentEnv } });
+  const startAgent = () => startAgentProcess({ url: options.agentUrl?.(base) ?? base, token: worker.body.token, workDir, extra: { BERTH_LOG_LEVEL: logLevel, ...options.agentEnv }, nodeFlags: options.nodeFlags });
 
   const berth: Berth = {
     base,

@@ -52,10 +52,10 @@ export const startedProcesses: Array<{ name: string; process: BerthProcess }> = 
 /** The V8 flags every Berth process runs with (scripts/node-flags.json): tests run what users run. */
 export const NODE_FLAGS: string[] = JSON.parse(readFileSync(path.join(repoRoot, 'scripts/node-flags.json'), 'utf8')).flags;
 
-export function startProcess(name: string, script: string, env: Record<string, string>): BerthProcess {
+export function startProcess(name: string, script: string, env: Record<string, string>, nodeFlags: readonly string[] = NODE_FLAGS): BerthProcess {
   const logFile = path.join(logDir, `${name}-${Date.now()}.log`);
   const out = createWriteStream(logFile);
-  const child = spawn(process.execPath, [...NODE_FLAGS, path.join(repoRoot, script)], {
+  const child = spawn(process.execPath, [...nodeFlags, path.join(repoRoot, script)], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -94,7 +94,7 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
 }
 
-export function startControlPlaneProcess(env: { databaseUrl: string; port: number; adminToken: string; extra?: Record<string, string> }): BerthProcess {
+export function startControlPlaneProcess(env: { databaseUrl: string; port: number; adminToken: string; extra?: Record<string, string>; nodeFlags?: readonly string[] }): BerthProcess {
   return startProcess('control-plane', 'dist/apps/control-plane/src/main.js', {
     DATABASE_URL: env.databaseUrl,
     BERTH_PORT: String(env.port),
@@ -103,7 +103,7 @@ export function startControlPlaneProcess(env: { databaseUrl: string; port: numbe
     BERTH_POLL_INTERVAL_MS: '250',
     BERTH_LOG_LEVEL: 'info',
     ...env.extra,
-  });
+  }, env.nodeFlags);
 }
 
 /** A fresh work dir for an agent (worker id, log cursors, checkouts); removed with the test's scratch. */
@@ -112,7 +112,7 @@ export function agentWorkDir(): string {
 }
 
 /** An agent; with `workDir`, the one a previous run of this worker's agent used (as on a real host). */
-export function startAgentProcess(env: { url: string; token: string; workDir?: string; extra?: Record<string, string> }): BerthProcess {
+export function startAgentProcess(env: { url: string; token: string; workDir?: string; extra?: Record<string, string>; nodeFlags?: readonly string[] }): BerthProcess {
   return startProcess('agent', 'dist/apps/worker-agent/src/main.js', {
     BERTH_URL: env.url,
     BERTH_WORKER_TOKEN: env.token,
@@ -120,5 +120,5 @@ export function startAgentProcess(env: { url: string; token: string; workDir?: s
     BERTH_LOG_LEVEL: 'info',
     ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
     ...env.extra,
-  });
+  }, env.nodeFlags);
 }

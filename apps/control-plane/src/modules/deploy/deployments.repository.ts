@@ -167,7 +167,9 @@ export class DeploymentsRepository {
 
   async readBuildLogLines(deploymentId: string, after: number, limit: number): Promise<BuildLogLine[]> {
     const { rows } = await this.pool.query<{ seq: number; line: string; at: Date }>(
-      'SELECT seq, line, at FROM deployment_logs WHERE deployment_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+      // A range of the primary key, so the planner walks it in order whatever its statistics (see
+      // RuntimeLogsRepository's appRange).
+      'SELECT seq, line, at FROM deployment_logs WHERE (deployment_id, seq) > ($1::uuid, $2::integer) AND (deployment_id, seq) <= ($1::uuid, 2147483647) ORDER BY deployment_id, seq LIMIT $3',
       [deploymentId, after, limit],
     );
     return rows.map((r) => ({ seq: r.seq, line: r.line, at: r.at.toISOString() }));

@@ -98,6 +98,25 @@ describe('runtime_logs (real PostgreSQL)', () => {
     expect((await repo.tail(appId, 2)).map((l) => l.text)).toEqual(texts.slice(-2));
   });
 
+  it('reads a page by walking the (app_id, id) index in order, before any statistics exist', async () => {
+    // Recorded, then explained: the plan of the very statement readAfter and tail send.
+    const sent: Array<{ text: string; values: unknown[] }> = [];
+    const recording = new RuntimeLogsRepository({ query: (text: string, values: unknown[]) => (sent.push({ text, values }), pool.query(text, values)) } as unknown as Pool);
+    const appId = randomUUID();
+    const target = { appId, deploymentId: randomUUID(), containerId: `plan-${appId}` };
+    for (let b = 0; b < 6; b++) await repo.insert(target, batch(0, b * 5_000 + 1, 5_000), new Date());
+    const analysed = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_user_tables WHERE relname = 'runtime_logs' AND last_analyze IS NULL AND last_autoanalyze IS NULL`);
+    expect(analysed.rows[0].n).toBe('1');
+    expect(await recording.readAfter(appId, '100', 1_000)).toHaveLength(1_000);
+    expect(await recording.tail(appId, 1_000)).toHaveLength(1_000);
+    for (const { text, values } of sent) {
+      const plan = JSON.stringify((await pool.query(`EXPLAIN (FORMAT JSON) ${text}`, values)).rows[0]);
+      expect(plan).toContain('"Index Name":"runtime_logs_app_id"');
+      expect(plan).not.toContain('"Node Type":"Sort"');
+      expect(plan).not.toContain('Bitmap');
+    }
+  });
+
   it('drops a resent line and counts only the rows it inserted', async () => {
     const target = { appId: randomUUID(), deploymentId: randomUUID(), containerId: 'dup' };
     expect(await repo.insert(target, batch(0, 1, 3), new Date())).toBe(3);

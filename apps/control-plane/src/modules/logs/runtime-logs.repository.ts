@@ -54,6 +54,16 @@ export function textArrayLiteral(values: readonly string[]): string {
 const NEEDS_ESCAPE = /["\\]/;
 const ESCAPED = /["\\]/g;
 
+/**
+ * The app's rows with id above `after` (a parameter or literal), as a range of the (app_id, id) index:
+ * written so, the planner walks that index in order and stops at the LIMIT whatever its statistics
+ * say. Written as `app_id = $1 AND id > $2`, a table without fresh statistics (a new installation, or
+ * one that grew faster than autovacuum analyses it) was read by a bitmap scan of every row after the
+ * cursor and a sort: each page of a reader catching up cost as much as everything behind it.
+ */
+const appRange = (after: string) => `(app_id, id) > ($1::uuid, ${after}::bigint) AND (app_id, id) <= ($1::uuid, ${BIGINT_MAX})`;
+const BIGINT_MAX = '9223372036854775807';
+
 function filterSql(filter: LogFilter, params: unknown[]): string {
   let sql = '';
   if (filter.stream) {
@@ -113,7 +123,7 @@ export class RuntimeLogsRepository {
   async readAfter(appId: string, after: string, limit: number, filter: LogFilter = {}): Promise<StoredLogLine[]> {
     const params: unknown[] = [appId, after, limit];
     const { rows } = await this.pool.query<Row>(
-      `SELECT ${COLUMNS} FROM runtime_logs WHERE app_id = $1 AND id > $2${filterSql(filter, params)} ORDER BY id LIMIT $3`,
+      `SELECT ${COLUMNS} FROM runtime_logs WHERE ${appRange('$2')}${filterSql(filter, params)} ORDER BY app_id, id LIMIT $3`,
       params,
     );
     return rows.map(toLine);
@@ -123,7 +133,7 @@ export class RuntimeLogsRepository {
   async tail(appId: string, n: number, filter: LogFilter = {}): Promise<StoredLogLine[]> {
     const params: unknown[] = [appId, n];
     const { rows } = await this.pool.query<Row>(
-      `SELECT ${COLUMNS} FROM runtime_logs WHERE app_id = $1${filterSql(filter, params)} ORDER BY id DESC LIMIT $2`,
+      `SELECT ${COLUMNS} FROM runtime_logs WHERE ${appRange('0')}${filterSql(filter, params)} ORDER BY app_id DESC, id DESC LIMIT $2`,
       params,
     );
     return rows.map(toLine).reverse();
