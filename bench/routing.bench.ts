@@ -195,13 +195,13 @@ export async function run(): Promise<BenchRow[]> {
       paths.map(async (p) => (await fetch(berth.base + p, { headers: { authorization: `Bearer ${TOKEN}` } })).headers.get('etag')!),
     );
     const job = { port, token: TOKEN, paths, etags, intervalMs: 2_000 };
-    // Traefik's cadence: every poller once per 2 s, phases spread over the 2 s, for 30 s. The control
-    // plane's own view of the same 30 s comes from its /metrics: the event-loop delay (reset by each
-    // scrape, so the second scrape covers the run) and the GC pauses by kind.
-    // The goal's figure comes from the lean 'wire' client, Go-like in what it does per request. The
-    // floor comes from the same pollers against a bare node:http server answering 304 and nothing else,
-    // in turns with the control plane (10 s each, six rounds), so both see the same machine. Node's
-    // http client follows on its own, to show what a heavier client adds on its side of the measurement.
+    // Traefik's cadence: every poller once per 2 s, phases spread over the 2 s. The goal's figure comes
+    // from the lean 'wire' client, Go-like in what it does per request. The floor comes from the same
+    // pollers against a bare node:http server answering 304 and nothing else, in turns with the control
+    // plane (10 s each, ROUNDS rounds), so both see the same machine. The control plane's own view of
+    // the turns comes from its /metrics: the event-loop delay (reset by each scrape, so the second
+    // scrape covers the turns) and the GC pauses by kind. Node's http client follows on its own, to
+    // show what a heavier client adds on its side of the measurement.
     const bare = fork(path.join(__dirname, 'support', 'bare-304.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const barePort = await new Promise<number>((resolve) => bare.once('message', (m: { port: number }) => resolve(m.port)));
     const merge = (rs: PollersResult[]): PollersResult => ({

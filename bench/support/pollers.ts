@@ -121,7 +121,7 @@ export async function runPollers(job: PollersJob): Promise<PollersResult> {
   const lateness: number[] = [];
   let notModified = 0;
   let others = 0;
-  const agents = job.paths.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  const agents = job.client === 'http' ? job.paths.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 })) : [];
   const wires = job.client === 'wire' ? job.paths.map((p, i) => new WirePoller(job.port, p, job.token, job.etags[i])) : [];
   await Promise.all(wires.map((w) => w.connect()));
   const send = (i: number) => (job.client === 'wire' ? wires[i].poll() : poll(agents[i], job, i));

@@ -46,8 +46,11 @@ export const bool: Check<boolean> = (v, path) => {
   if (typeof v !== 'boolean') throw bad(path, 'must be true or false');
   return v;
 };
+/** An ISO 8601 date-time (date, `T`, a time Date.parse reads): what `isoDate` accepts. */
+export const isIsoDateTime = (v: unknown): v is string => typeof v === 'string' && ISO_DATE_T.test(v) && !Number.isNaN(Date.parse(v));
+const ISO_DATE_T = /^\d{4}-\d\d-\d\dT/;
 export const isoDate: Check<string> = (v, path) => {
-  if (typeof v !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(v) || Number.isNaN(Date.parse(v))) throw bad(path, 'must be an ISO 8601 date-time');
+  if (!isIsoDateTime(v)) throw bad(path, 'must be an ISO 8601 date-time');
   return v;
 };
 export const ip: Check<string> = (v, path) => {

@@ -8,7 +8,7 @@ import { AGENT_MESSAGE } from '@berth/contracts';
 import type { LogLine, LogLinesMsg, LogStream } from '@berth/contracts';
 import { LogLineSplitter } from '@berth/core';
 import type { Clock, TimerHandle } from '@berth/core';
-import { nanosTimestamp, timestampNanos } from '../runtimes/docker/docker-logs';
+import { compareStamps, nanosTimestamp, timestampNanos } from '../runtimes/docker/docker-logs';
 import type { LogChunk } from '../runtimes/runtime';
 import type { LogCursor, StreamPosition } from './log-cursor-store';
 import type { TelemetrySink } from './telemetry-sink';
@@ -86,9 +86,10 @@ export class ContainerLog {
   private timer: TimerHandle | undefined;
   /** Per stream, where its output is: the last chunk's stamp and how many chunks of the stream carried it. */
   private readonly positions: Partial<Record<LogStream, { ts: string; count: number }>> = {};
-  /** Per stream, replayed output to pass over after a restart: its chunks up to the stored cursor… */
-  private readonly skip: Partial<Record<LogStream, { nanos: bigint; count: number }>> = {};
-  /** …and that cursor's position, which the stream keeps until it is past it. */
+  /**
+   * Per stream, while it passes over output replayed after a restart: the stored cursor's position
+   * (its chunks up to `atTs` chunks at `ts` were shipped), which the stream keeps until it is past it.
+   */
   private readonly resumeAt: Partial<Record<LogStream, StreamPosition>> = {};
   /** The newest point where no stream had half a line: what the persisted cursor may say. */
   private clean: LogCursor | undefined;
@@ -110,7 +111,6 @@ export class ContainerLog {
       for (const stream of STREAMS) {
         const at = from[stream];
         if (!at) continue;
-        this.skip[stream] = { nanos: timestampNanos(at.ts), count: at.atTs };
         this.positions[stream] = { ts: at.ts, count: 0 };
         this.resumeAt[stream] = at;
       }
@@ -138,7 +138,7 @@ export class ContainerLog {
   accept(chunks: LogChunk[]): Promise<void> | undefined {
     for (const chunk of chunks) {
       const stream = chunk.stream;
-      if (this.skip[stream] && this.replayed(stream, chunk.ts)) continue;
+      if (this.resumeAt[stream] && this.replayed(stream, chunk.ts)) continue;
       // The runtime prints one instant one way, so the same text is the same stamp: counting lines per
       // stamp needs no parsing (only passing over replayed output compares instants).
       const at = this.positions[stream];
@@ -152,21 +152,21 @@ export class ContainerLog {
 
   /**
    * While a stream passes over output a resumed cursor says was shipped: whether this chunk is part of
-   * it (counted at the cursor's stamp). The first chunk past it ends the skip; the caller then counts
+   * it (counted at the cursor's stamp). The first chunk past it ends the pass; the caller then counts
    * it on from the cursor's position when it carries the same instant.
    */
   private replayed(stream: LogStream, ts: string): boolean {
-    const skip = this.skip[stream]!;
+    const resume = this.resumeAt[stream]!;
     const at = this.positions[stream]!;
-    const nanos = timestampNanos(ts);
-    if (nanos < skip.nanos) return true;
-    if (nanos === skip.nanos && at.count < skip.count) {
+    const order = compareStamps(ts, resume.ts);
+    if (order < 0) return true;
+    if (order === 0 && at.count < resume.atTs) {
       at.count++;
       return true;
     }
-    delete this.skip[stream];
+    delete this.resumeAt[stream];
     // The caller counts this chunk at `ts`: on from the cursor's count at the same instant, else from 0.
-    this.positions[stream] = { ts, count: nanos === skip.nanos ? at.count : 0 };
+    this.positions[stream] = { ts, count: order === 0 ? at.count : 0 };
     return false;
   }
 
@@ -249,7 +249,7 @@ export class ContainerLog {
     const cursor: LogCursor = { seq: this.seq };
     for (const stream of STREAMS) {
       const at = this.positions[stream];
-      if (this.skip[stream]) cursor[stream] = this.resumeAt[stream];
+      if (this.resumeAt[stream]) cursor[stream] = this.resumeAt[stream];
       else if (at) cursor[stream] = { ts: at.ts, atTs: at.count };
     }
     return cursor;
@@ -286,7 +286,7 @@ export class ContainerLog {
       const told = this.markers.get(line);
       for (const g of told ? [told, { lines: 1, firstSeq: line.seq, lastSeq: line.seq, ts: line.ts }] : [{ lines: 1, firstSeq: line.seq, lastSeq: line.seq, ts: line.ts }]) {
         gap = gap
-          ? { lines: gap.lines + g.lines, firstSeq: Math.min(gap.firstSeq, g.firstSeq), lastSeq: Math.max(gap.lastSeq, g.lastSeq), ts: timestampNanos(gap.ts) >= timestampNanos(g.ts) ? gap.ts : g.ts }
+          ? { lines: gap.lines + g.lines, firstSeq: Math.min(gap.firstSeq, g.firstSeq), lastSeq: Math.max(gap.lastSeq, g.lastSeq), ts: compareStamps(gap.ts, g.ts) >= 0 ? gap.ts : g.ts }
           : g;
       }
     }

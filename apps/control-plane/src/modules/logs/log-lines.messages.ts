@@ -4,20 +4,24 @@
  */
 import type { LogLine, LogLinesMsg } from '@berth/contracts';
 import { LOG_LINE_MAX_BYTES } from '@berth/core';
-import { bad, bool, isoDate, list, message, object, oneOf, text, uuid, type Check } from '../../common/checks';
+import { bad, bool, isIsoDateTime, isoDate, list, message, object, oneOf, text, uuid, type Check } from '../../common/checks';
 
 /** Most lines one `logs:lines` message may carry. */
 export const MAX_LOG_LINES_PER_BATCH = 5_000;
 
+const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1;
 const seq: Check<number> = (v, path) => {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw bad(path, 'must be a whole number from 1 (the container\'s line number)');
+  if (!isSeq(v)) throw bad(path, 'must be a whole number from 1 (the container\'s line number)');
   return v;
 };
+
+/** At most LOG_LINE_MAX_BYTES of UTF-8; a UTF-16 unit is at most 3 bytes of it, so only a long text is counted. */
+const fitsLine = (s: string): boolean => s.length * 3 <= LOG_LINE_MAX_BYTES || Buffer.byteLength(s, 'utf8') <= LOG_LINE_MAX_BYTES;
 
 /** At most LOG_LINE_MAX_BYTES of UTF-8 and no NUL byte. */
 const lineText: Check<string> = (v, path) => {
   const s = text(LOG_LINE_MAX_BYTES, true)(v, path);
-  if (Buffer.byteLength(s, 'utf8') > LOG_LINE_MAX_BYTES) throw bad(path, `must be at most ${LOG_LINE_MAX_BYTES} bytes of UTF-8 (cut it and set truncated)`);
+  if (!fitsLine(s)) throw bad(path, `must be at most ${LOG_LINE_MAX_BYTES} bytes of UTF-8 (cut it and set truncated)`);
   if (s.includes('\0')) throw bad(path, 'must not contain a NUL byte');
   return s;
 };
@@ -32,16 +36,11 @@ export const line: Check<LogLine> = object({ seq, ts: isoDate, stream: oneOf('st
 export function plainLine(v: unknown): LogLine | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const { seq, ts, stream, text, truncated } = v as Record<string, unknown>;
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return undefined;
-  if (stream !== 'stdout' && stream !== 'stderr') return undefined;
-  if (typeof truncated !== 'boolean' || typeof text !== 'string' || text.length > LOG_LINE_MAX_BYTES) return undefined;
-  // A UTF-16 unit is at most 3 bytes of UTF-8: only a long line needs counting.
-  if (text.length * 3 > LOG_LINE_MAX_BYTES && Buffer.byteLength(text, 'utf8') > LOG_LINE_MAX_BYTES) return undefined;
-  if (text.includes('\0')) return undefined;
-  if (typeof ts !== 'string' || !ISO_START.test(ts) || Number.isNaN(Date.parse(ts))) return undefined;
+  if (!isSeq(seq) || (stream !== 'stdout' && stream !== 'stderr') || typeof truncated !== 'boolean') return undefined;
+  if (typeof text !== 'string' || text.length > LOG_LINE_MAX_BYTES || !fitsLine(text) || text.includes('\0')) return undefined;
+  if (!isIsoDateTime(ts)) return undefined;
   return { seq, ts, stream, text, truncated };
 }
-const ISO_START = /^\d{4}-\d\d-\d\dT/;
 
 const lines: Check<LogLine[]> = (v, path) => {
   if (!Array.isArray(v) || v.length > MAX_LOG_LINES_PER_BATCH) return list(line, MAX_LOG_LINES_PER_BATCH)(v, path);

@@ -45,6 +45,22 @@ export function timestampNanos(ts: string): bigint {
   return seconds * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
 }
 
+/**
+ * Compares two RFC 3339 UTC stamps as Docker writes them (fraction of 0–9 digits, trailing zeros
+ * dropped) without parsing them: the whole seconds compare as text, then the fractions padded.
+ */
+export function compareStamps(a: string, b: string): number {
+  for (let i = 0; i < 19; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d;
+  }
+  const fa = fraction(a);
+  const fb = fraction(b);
+  return fa === fb ? 0 : fa < fb ? -1 : 1;
+}
+
+const fraction = (ts: string): string => (ts[19] === '.' ? ts.slice(20, -1) : '').padEnd(9, '0');
+
 /** Nanoseconds since the epoch -> RFC 3339 (UTC, nine fraction digits), as timestampNanos reads it. */
 export function nanosTimestamp(nanos: bigint): string {
   const seconds = nanos / 1_000_000_000n;

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE, docker, ensureBusyboxImage, removeContainersByLabel, requireDockerOrSkip } from '../../../../../test/support/docker';
 import type { LogChunk } from '../runtime';
 import { DockerRuntime } from './docker-runtime';
-import { JsonFileDecoder, compareStamps } from './json-file-logs';
+import { compareStamps } from './docker-logs';
+import { JsonFileDecoder } from './json-file-logs';
 
 const entry = (log: string, stream = 'stdout', time = '2026-12-03T13:19:40.123456789Z') => `${JSON.stringify({ log, stream, time })}\n`;
 const text = (chunks: LogChunk[]) => chunks.map((c) => [c.stream, c.ts, c.data.toString('utf8')]);

@@ -12,7 +12,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { LogStream } from '@berth/contracts';
 import type { Clock, TimerHandle } from '@berth/core';
 import type { LogChunk, LogChunkSink, LogFollowEnd, LogFollowFrom, LogFollower } from '../runtime';
-import { nanosTimestamp, timestampNanos } from './docker-logs';
+import { compareStamps, nanosTimestamp, timestampNanos } from './docker-logs';
 
 /** Bytes read from the file at a time. */
 const READ_BYTES = 256 * 1024;
@@ -38,22 +38,6 @@ const TIME_KEY = Buffer.from('"time":"');
 const BACKSLASH = 0x5c;
 const QUOTE = 0x22;
 const NEWLINE = 0x0a;
-
-/**
- * Compares two RFC 3339 UTC stamps as Docker writes them (fraction of 0–9 digits, trailing zeros
- * dropped) without parsing them: the whole seconds compare as text, then the fractions padded.
- */
-export function compareStamps(a: string, b: string): number {
-  for (let i = 0; i < 19; i++) {
-    const d = a.charCodeAt(i) - b.charCodeAt(i);
-    if (d !== 0) return d;
-  }
-  const fa = fraction(a);
-  const fb = fraction(b);
-  return fa === fb ? 0 : fa < fb ? -1 : 1;
-}
-
-const fraction = (ts: string): string => (ts[19] === '.' ? ts.slice(20, -1) : '').padEnd(9, '0');
 
 /**
  * Streaming decoder of json-file entries, one JSON object a line:
