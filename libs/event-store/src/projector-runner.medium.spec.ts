@@ -135,6 +135,45 @@ describe('ProjectorRunner', () => {
     expect(await checkpointOf('summary-d')).toEqual(cursorOfAppend(last));
   });
 
+  it('a rebuild replays everything even while the running loop was reading ahead from the old checkpoint', async () => {
+    await pool.query(summaryTable('summary_r'));
+    // The loop's shared read-ahead goes through pool.query; once armed, that read is held (its rows
+    // already fetched) until the rebuild has reset the checkpoint, then let go before it replays.
+    let armed = false;
+    const readAheadHeld = deferred();
+    const resetDone = deferred();
+    const gated = new Proxy(pool, {
+      get(target, key) {
+        if (key === 'query') {
+          return async (text: string, values?: unknown[]) => {
+            const result = await target.query(text, values);
+            if (armed && text.includes('FROM events')) {
+              armed = false;
+              readAheadHeld.resolve();
+              await resetDone.promise;
+            }
+            return result;
+          };
+        }
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const logger = { ...recordingLogger(), info: (_obj: object, msg?: string) => void (msg?.startsWith('projector reset') && resetDone.resolve()) };
+    const runner = new ProjectorRunner(gated, store, [streamSummaries('summary-r', 'summary_r')], { logger });
+    runners.push(runner);
+    runner.start();
+    const last = await appendSome('r', 3, 4);
+    await runner.waitFor(last);
+    const live = await contents('summary_r');
+    armed = true;
+    // An event the projector does not handle: the loop reads ahead to skip it, and is held there.
+    await store.append('r-unhandled', 'test', 'no_stream', [{ type: 'Ignored', data: {} }]);
+    await readAheadHeld.promise;
+    await runner.rebuild();
+    expect(await contents('summary_r')).toEqual(live);
+  });
+
   it('rolls back a failing batch, logs, and retries the same event until the projector recovers', async () => {
     await pool.query(summaryTable('summary_e'));
     const projector = streamSummaries('summary-e', 'summary_e');

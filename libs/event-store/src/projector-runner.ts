@@ -210,10 +210,14 @@ export class ProjectorRunner {
     const now = this.clock.now().getTime();
     const candidates = this.projectors.filter((p) => p.handles && this.checkpoints.has(p.name) && this.stored.has(p.name) && !this.failures.has(p.name));
     if (candidates.length === 0) return { skipped, more: false };
-    const from = candidates.map((p) => this.checkpoints.get(p.name)!).reduce((low, c) => (compareCursors(c, low) < 0 ? c : low));
+    const readFrom = new Map(candidates.map((p) => [p.name, this.checkpoints.get(p.name)!]));
+    const from = [...readFrom.values()].reduce((low, c) => (compareCursors(c, low) < 0 ? c : low));
     const { events, next } = await readAllOn(this.pool, from, this.batchSize);
     for (const projector of candidates) {
       const checkpoint = this.checkpoints.get(projector.name)!;
+      // Moved while the read was out (a rebuild's reset, its own batch): the read tells nothing about
+      // the events between where it is now and where the read began, so it does not skip on it.
+      if (checkpoint !== readFrom.get(projector.name)) continue;
       const handles = new Set(projector.handles);
       if (events.some((e) => handles.has(e.type) && compareCursors(e, checkpoint) > 0)) continue;
       if (compareCursors(next, checkpoint) > 0) this.advanced(projector.name, next);
