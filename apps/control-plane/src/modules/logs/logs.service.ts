@@ -13,7 +13,7 @@ import { AgentMessages } from '../workers/agent-messages.registry';
 import { WorkersService } from '../workers/workers.service';
 import { ContainerOwnership } from '../stats/container-ownership';
 import { LiveFeeds, type FeedSubscription } from './live-feeds';
-import { parseLogLines } from './log-lines.messages';
+import { MAX_LOG_LINES_PER_BATCH, parseLogLines } from './log-lines.messages';
 import { RuntimeLogsRepository, type StoredLogLine } from './runtime-logs.repository';
 import { runRetention } from './telemetry-retention';
 
@@ -23,6 +23,12 @@ const LOGS_TOPIC = 'logs';
 /** A live read that failed (database busy or restarting) is tried again after this long. */
 const FEED_RETRY_MS = 1_000;
 const BUILD_LOGS_TOPIC = 'build-logs';
+/**
+ * Lines read for live subscribers at a time: an agent's batch (MAX_LOG_LINES_PER_BATCH), so a flood
+ * is read back in as many pages as it was written in; each page's fixed cost (a query, a socket.io
+ * message) is spread over five times the lines of the API's page.
+ */
+const LIVE_PAGE = MAX_LOG_LINES_PER_BATCH;
 
 export interface LogQuery {
   after?: string;
@@ -71,6 +77,7 @@ export class LogsService implements OnModuleInit {
     this.appFeeds = new LiveFeeds(
       { readAfter: (appId, after, limit) => this.repo.readAfter(appId, after, limit), idOf: (l) => l.id },
       retry(() => this.appFeeds as LiveFeeds<unknown>),
+      LIVE_PAGE,
     );
     this.buildFeeds = new LiveFeeds(
       { readAfter: (deploymentId, after, limit) => this.deployments.readBuildLog(deploymentId, Number(after), limit), idOf: (l) => String(l.seq), compare: (x, y) => Number(x) - Number(y) },

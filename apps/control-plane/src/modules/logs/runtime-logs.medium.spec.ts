@@ -82,7 +82,7 @@ describe('runtime_logs (real PostgreSQL)', () => {
 
   it('stores every text and stamp exactly and reads them back as the API shows them', async () => {
     const appId = randomUUID();
-    const texts = ['', ' ', 'NULL', 'null', '"', '\\', '\\"', 'a,b', '{x}', '{"a":1}', 'tab\there', 'é€😀', 'ends with \\', `quote " and backslash \\ and comma , in one`, 'x'.repeat(8192)];
+    const texts = ['', ' ', 'NULL', 'null', '"', '\\', '\\"', 'a,b', '{x}', '{"a":1}', 'tab\there', 'cr\rhere', 'line\nbreak', '\\N', '\\.', 'a\\tb', 'é€😀', 'ends with \\', `quote " and backslash \\ and comma , in one`, 'x'.repeat(8192)];
     const stamps = ['2026-12-03T16:16:21.140342833Z', '2026-12-03T16:16:21Z', '2026-12-03T16:16:21.9999999Z', '2026-02-28T23:59:59.5+01:00'];
     const lines: LogLine[] = texts.map((text, i) => ({ seq: i + 1, ts: stamps[i % stamps.length], stream: i % 2 ? 'stderr' : 'stdout', text, truncated: i === 3 }));
     expect(await repo.insert({ appId, deploymentId: randomUUID(), containerId: `odd-${appId}` }, lines, new Date())).toBe(texts.length);
@@ -120,8 +120,22 @@ describe('runtime_logs (real PostgreSQL)', () => {
   it('drops a resent line and counts only the rows it inserted', async () => {
     const target = { appId: randomUUID(), deploymentId: randomUUID(), containerId: 'dup' };
     expect(await repo.insert(target, batch(0, 1, 3), new Date())).toBe(3);
+    // The COPY meets line 2 already stored; the resend path stores line 4 alone.
     expect(await repo.insert(target, batch(0, 2, 3), new Date())).toBe(1);
+    expect(await repo.insert(target, batch(0, 1, 4), new Date())).toBe(0);
     expect((await repo.readAfter(target.appId, '0', 10)).map((l) => l.text)).toEqual(['c0:1', 'c0:2', 'c0:3', 'c0:4']);
+    // The same line number of another container is another line.
+    expect(await repo.insert({ ...target, containerId: 'dup-2' }, batch(1, 1, 2), new Date())).toBe(2);
+  });
+
+  it('a batch PostgreSQL refuses stores nothing of itself and leaves the connections usable', async () => {
+    const target = { appId: randomUUID(), deploymentId: randomUUID(), containerId: 'refused' };
+    const lines = batch(0, 1, 4);
+    lines[2] = { ...lines[2], ts: '2026-13-45T00:00:00Z' };
+    for (let i = 0; i < 25; i++) await expect(repo.insert(target, lines, new Date())).rejects.toThrow(/out of range|invalid/);
+    expect(await repo.readAfter(target.appId, '0', 10)).toEqual([]);
+    expect(await repo.insert(target, batch(0, 1, 4), new Date())).toBe(4);
+    expect(pool.totalCount).toBeLessThanOrEqual(20);
   });
 
   it('retention deletes runtime lines received before the window in small batches and keeps the rest', async () => {
