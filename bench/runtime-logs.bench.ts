@@ -21,7 +21,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { io, type Socket } from 'socket.io-client';
-import { BUSYBOX_IMAGE, docker } from '../test/support/docker';
+import { BUSYBOX_IMAGE, docker, ensureBusyboxImage } from '../test/support/docker';
 import { eventually } from '../test/support/processes';
 import { rssMiB, startPlatform } from './support/platform';
 import { percentile, type BenchRow } from './support/table';
@@ -61,12 +61,33 @@ function pidsNamed(names: string[]): number[] {
   return out;
 }
 
+/** CPU seconds the container's own processes (the writer) used, from its cgroup; undefined where it is not found. */
+function containerCpuSeconds(id: string): number | undefined {
+  const v1 = [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, `/sys/fs/cgroup/cpu,cpuacct/docker/${id}/cpuacct.usage`];
+  for (const f of v1) {
+    try {
+      return Number(readFileSync(f, 'utf8')) / 1e9;
+    } catch {
+      // Not this layout.
+    }
+  }
+  for (const f of [`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, `/sys/fs/cgroup/docker/${id}/cpu.stat`]) {
+    try {
+      const m = /usage_usec (\d+)/.exec(readFileSync(f, 'utf8'));
+      if (m) return Number(m[1]) / 1e6;
+    } catch {
+      // Not this layout.
+    }
+  }
+  return undefined;
+}
+
 const parentOf = (pid: number): number => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 };
 
-async function buildFloodImage(): Promise<void> {
+export async function buildFloodImage(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-bench-flood-'));
   try {
     const script = [
@@ -75,7 +96,9 @@ async function buildFloodImage(): Promise<void> {
       'echo flood ready',
       'while [ ! -e /tmp/go ]; do busybox usleep 20000; done',
       // PACE (lines between 20 ms pauses) slows the writer down to a rate the pipeline can keep up with.
-      'if [ -z "$PACE" ]; then',
+      'if [ "$WRITER" = awk ]; then',
+      `  busybox awk 'BEGIN { for (i = 1; i <= ${LINES}; i++) print i " ${TAIL}" }'`,
+      'elif [ -z "$PACE" ]; then',
       `  i=0; while [ $i -lt ${LINES} ]; do i=$((i+1)); echo "$i ${TAIL}"; done`,
       'else',
       `  i=0; while [ $i -lt ${LINES} ]; do i=$((i+1)); echo "$i ${TAIL}"; [ $((i % PACE)) = 0 ] && busybox usleep 20000; done`,
@@ -138,19 +161,38 @@ interface Measured {
   pgCpu: number;
   agentCpu: number;
   cpCpu: number;
+  /** The container's processes: the writer. */
+  writerCpu?: number;
+  /** This process: the subscriber's socket.io client and the bookkeeping of each line. */
+  subscriberCpu: number;
   rss: { cp: number; agent: number; both: number };
   load: [number, number];
   disconnected?: string;
   rawRate?: number;
 }
 
-/** One flood through a fresh Berth whose agent reads logs from `source`; with `rawCopy`, the COPY baseline after it. */
-async function measure(source: 'engine' | 'auto', rawCopyToo: boolean, pace?: number, nodeFlags?: readonly string[]): Promise<Measured> {
+/** How one flood runs. */
+export interface FloodRun {
+  /** Where the agent reads logs from (BERTH_LOG_SOURCE). */
+  source: 'engine' | 'auto';
+  /** The app's writer: busybox awk, whose output is buffered, or a busybox sh loop that writes each line with its own echo. */
+  writer: 'awk' | 'sh';
+  /** sh only: this many lines between 20 ms pauses. */
+  pace?: number;
+  /** Then the raw COPY baseline. */
+  rawCopy?: boolean;
+  /** V8 flags of both processes instead of scripts/node-flags.json. */
+  nodeFlags?: readonly string[];
+}
+
+/** One flood through a fresh Berth. */
+export async function measure(run: FloodRun): Promise<Measured> {
+  const { source, writer, pace, nodeFlags } = run;
   const platform = await startPlatform({ BERTH_LOG_SOURCE: source }, nodeFlags);
   let subscriber: Socket | undefined;
   try {
     const app = await platform.api('/api/apps', {
-      json: { name: 'log-flood', source: { type: 'image', image: IMAGE }, port: 8080, memoryMb: 64, ...(pace ? { env: { PACE: String(pace) } } : {}) },
+      json: { name: 'log-flood', source: { type: 'image', image: IMAGE }, port: 8080, memoryMb: 64, env: { WRITER: writer, ...(pace ? { PACE: String(pace) } : {}) } },
     });
     if (app.status !== 201) throw new Error(`creating the app answered ${app.status}: ${JSON.stringify(app.body)}`);
     const appId: string = app.body.id;
@@ -209,6 +251,8 @@ async function measure(source: 'engine' | 'auto', rawCopyToo: boolean, pace?: nu
     const pgCpu0 = new Map(pidsNamed(['postgres']).map((p) => [p, cpuSeconds(p)]));
     const agentCpu0 = cpuSeconds(agentPid);
     const cpCpu0 = cpuSeconds(cpPid);
+    const writerCpu0 = containerCpuSeconds(container.Id);
+    const subscriberCpu0 = process.cpuUsage();
     const rss = { cp: 0, agent: 0, both: 0 };
     const sampleRss = setInterval(() => {
       const cp = rssMiB(cpPid);
@@ -251,6 +295,10 @@ async function measure(source: 'engine' | 'auto', rawCopyToo: boolean, pace?: nu
     const pgCpu = pidsNamed(['postgres']).reduce((sum, p) => sum + cpuSeconds(p) - (pgCpu0.get(p) ?? 0), 0);
     const agentCpu = cpuSeconds(agentPid) - agentCpu0;
     const cpCpu = cpuSeconds(cpPid) - cpCpu0;
+    const writerCpu1 = containerCpuSeconds(container.Id);
+    const writerCpu = writerCpu0 !== undefined && writerCpu1 !== undefined ? writerCpu1 - writerCpu0 : undefined;
+    const subscriberUsage = process.cpuUsage(subscriberCpu0);
+    const subscriberCpu = (subscriberUsage.user + subscriberUsage.system) / 1e6;
     const load1 = os.loadavg()[0];
     const seconds = (lastReceipt - firstStamp) / 1000;
     const rate = received / seconds;
@@ -260,8 +308,8 @@ async function measure(source: 'engine' | 'auto', rawCopyToo: boolean, pace?: nu
     await db.connect();
     const stored = Number((await db.query('SELECT count(*) AS n FROM runtime_logs WHERE app_id = $1', [appId])).rows[0].n);
     await db.end();
-    const rawRate = rawCopyToo ? await rawCopy(platform.databaseUrl, { appId, deploymentId: d.body.id, containerId: container.Id }, LINES) : undefined;
-    return { rate, received, duplicates, stored, seconds, latencies, engineCpu, pgCpu, agentCpu, cpCpu, rss, load: [load0, load1], disconnected, rawRate };
+    const rawRate = run.rawCopy ? await rawCopy(platform.databaseUrl, { appId, deploymentId: d.body.id, containerId: container.Id }, LINES) : undefined;
+    return { rate, received, duplicates, stored, seconds, latencies, engineCpu, pgCpu, agentCpu, cpCpu, writerCpu, subscriberCpu, rss, load: [load0, load1], disconnected, rawRate };
   } finally {
     subscriber?.close();
     await platform.close();
@@ -269,19 +317,23 @@ async function measure(source: 'engine' | 'auto', rawCopyToo: boolean, pace?: nu
 }
 
 export async function run(): Promise<BenchRow[]> {
+  // The flood image is built FROM the base image, which a fresh machine does not have yet.
+  await ensureBusyboxImage();
   await buildFloodImage();
   try {
     // Side by side: the Engine's logs API (how the agent read logs before), then the default.
-    const engine = await measure('engine', false);
-    const auto = await measure('auto', true);
+    const engine = await measure({ source: 'engine', writer: 'awk' });
+    const auto = await measure({ source: 'auto', writer: 'awk', rawCopy: true });
+    // The same lines written one echo at a time: the writer's own CPU and many small writes to dockerd.
+    const perLine = await measure({ source: 'auto', writer: 'sh' });
     // The latency goal at the throughput goal's pace: 1,500 lines, then 20 ms of quiet (near 50k lines/s).
-    const paced = await measure('auto', false, PACE);
+    const paced = await measure({ source: 'auto', writer: 'sh', pace: PACE });
     // The default run again with V8's own heap settings instead of scripts/node-flags.json.
-    const v8Defaults = await measure('auto', false, undefined, []);
+    const v8Defaults = await measure({ source: 'auto', writer: 'awk', nodeFlags: [] });
     const rawRate = auto.rawRate!;
     const b = `runtime logs, ${LINES / 1000}k lines from one container`;
     const rows: BenchRow[] = [];
-    for (const [name, m] of [['Engine logs API', engine], ['json-file (default)', auto]] as const) {
+    for (const [name, m] of [['Engine logs API', engine], ['json-file (default)', auto], ['json-file, writer sh (one write a line)', perLine]] as const) {
       const per100k = (s: number) => ((s * 100_000) / Math.max(m.received, 1)).toFixed(2);
       const goal = m === auto;
       rows.push(
@@ -303,6 +355,13 @@ export async function run(): Promise<BenchRow[]> {
         },
         { benchmark: b, metric: `${name}: dockerd + containerd + shim CPU`, value: m.engineCpu, unit: 's', note: `${per100k(m.engineCpu)} s per 100k lines` },
         { benchmark: b, metric: `${name}: agent CPU`, value: m.agentCpu, unit: 's', note: `${per100k(m.agentCpu)} s per 100k lines; control plane ${m.cpCpu.toFixed(1)} s (${per100k(m.cpCpu)} s per 100k); PostgreSQL ${m.pgCpu.toFixed(1)} s (${per100k(m.pgCpu)} s per 100k)` },
+        {
+          benchmark: b,
+          metric: `${name}: CPU of every process while the lines flowed`,
+          value: m.engineCpu + m.agentCpu + m.cpCpu + m.pgCpu + (m.writerCpu ?? 0) + m.subscriberCpu,
+          unit: 's',
+          note: `of ${(2 * m.seconds).toFixed(1)} s the two cores had; writer (the container) ${m.writerCpu === undefined ? 'not measured' : `${m.writerCpu.toFixed(1)} s`}, dockerd + containerd + shim ${m.engineCpu.toFixed(1)}, agent ${m.agentCpu.toFixed(1)}, control plane ${m.cpCpu.toFixed(1)}, PostgreSQL ${m.pgCpu.toFixed(1)}, subscriber (this process) ${m.subscriberCpu.toFixed(1)} s`,
+        },
         {
           benchmark: b,
           metric: `${name}: control plane + agent peak RSS`,
