@@ -49,6 +49,9 @@ export const HOSTILE_OUTPUT: { script: string; stream: 'stdout' | 'stderr'; text
   { script: "head -c 8191 /dev/zero | tr '\\000' a; printf '\\303\\251\\n'", stream: 'stdout', text: 'a'.repeat(8191), truncated: true },
   // A four-byte character on bytes 8,190-8,193.
   { script: "head -c 8189 /dev/zero | tr '\\000' b; printf '\\360\\237\\232\\242\\n'", stream: 'stdout', text: 'b'.repeat(8189), truncated: true },
+  // Binary output: 64 lines of 8,000 control characters, each a six-byte escape in JSON (3 MB in
+  // all), more than the control plane takes in one message if the agent's batches are counted by length.
+  ...Array.from({ length: 64 }, () => ({ script: "head -c 8000 /dev/zero | tr '\\000' '\\001'; echo", stream: 'stdout' as const, text: '\u0001'.repeat(8000), truncated: false })),
   { script: "printf 'after the long lines\\n'", stream: 'stdout', text: 'after the long lines', truncated: false },
   { script: "printf 'to \\033[33mstderr\\033[0m\\n' >&2", stream: 'stderr', text: 'to stderr', truncated: false },
 ];

@@ -4,11 +4,20 @@ import { NestFactory } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { ControlPlaneConfig } from '@berth/config';
+import { MAX_SOCKET_MESSAGE_BYTES } from '@berth/contracts';
+import type { ServerOptions } from 'socket.io';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { jsonBody } from './common/json-body';
 import { TraefikNotModified } from './modules/routing/traefik-not-modified';
+
+/** socket.io with its message limit stated where the agent can see it (MAX_SOCKET_MESSAGE_BYTES). */
+class SocketAdapter extends IoAdapter {
+  override createIOServer(port: number, options?: ServerOptions): unknown {
+    return super.createIOServer(port, { ...options, maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES });
+  }
+}
 
 function flatten(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((e) => {
@@ -23,7 +32,7 @@ export async function createControlPlane(config: ControlPlaneConfig): Promise<IN
   const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.use(jsonBody);
-  app.useWebSocketAdapter(new IoAdapter(app));
+  app.useWebSocketAdapter(new SocketAdapter(app));
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useGlobalPipes(
     new ValidationPipe({

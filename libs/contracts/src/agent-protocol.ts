@@ -9,6 +9,11 @@ import type { RoutesMessage } from './routes';
 import type { WorkerCapacity } from './worker';
 
 export const AGENT_NAMESPACE = '/agent';
+/**
+ * The largest socket.io message the control plane takes (its maxHttpBufferSize, socket.io's default):
+ * a larger one closes the sender's connection, so an agent must never build one.
+ */
+export const MAX_SOCKET_MESSAGE_BYTES = 1_000_000;
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 
 export interface AdoptedContainer {

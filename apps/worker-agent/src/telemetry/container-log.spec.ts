@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { FakeClock, LOG_LINE_MAX_BYTES } from '@berth/core';
-import type { LogLine, LogLinesMsg } from '@berth/contracts';
+import { MAX_SOCKET_MESSAGE_BYTES, type LogLine, type LogLinesMsg } from '@berth/contracts';
 import { describe, expect, it } from 'vitest';
 import type { LogChunk } from '../runtimes/runtime';
-import { ContainerLog } from './container-log';
+import { ContainerLog, lineJsonBytes } from './container-log';
 import type { ContainerLogDeps } from './container-log';
 import type { LogCursor } from './log-cursor-store';
 import { MemorySink, chunk } from './telemetry.testing';
@@ -78,6 +78,32 @@ describe('ContainerLog', () => {
     ]);
     expect(lines[0]!.text).toBe('red ok');
     expect(lines[2]!.text).toBe('f\ufffd');
+  });
+
+  it('keeps every batch under the control plane\'s message limit, even of binary output whose JSON is six times its text', () => {
+    const { sink, log } = setup();
+    // Control characters (a six-byte escape each in JSON), invalid UTF-8 (three bytes each once
+    // replaced), quotes and plain text, in 8 KiB lines: 100 of each, far more than one batch.
+    const kinds = [Buffer.alloc(8_192, 0x01), Buffer.alloc(8_192, 0xff), Buffer.alloc(8_192, 0x22), Buffer.alloc(8_192, 0x61)];
+    log.accept(Array.from({ length: 400 }, (_, i) => chunk('stdout', i + 1, Buffer.concat([kinds[Math.floor(i / 100)]!, Buffer.from('\n')]))));
+    log.finish();
+    expect(sink.logLines()).toHaveLength(400);
+    for (const { msg } of sink.sent) {
+      // What socket.io sends: `42<ack id>["logs:lines",<msg>]`.
+      expect(Buffer.byteLength(`421234567890${JSON.stringify(['logs:lines', msg])}`)).toBeLessThanOrEqual(MAX_SOCKET_MESSAGE_BYTES);
+    }
+    expect(sink.sent.length).toBeGreaterThan(5);
+  });
+
+  it('counts each line at least as large as its JSON, whatever its text', () => {
+    const texts = fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 300 }));
+    fc.assert(
+      fc.property(texts, fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.boolean(), (text, seq, truncated) => {
+        const line: LogLine = { seq, ts: '2026-12-03T18:29:38.724877658Z', stream: 'stderr', text, truncated };
+        expect(lineJsonBytes(text)).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(line)) + 1);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 
   it('on finish, an unterminated last line is still a line', () => {

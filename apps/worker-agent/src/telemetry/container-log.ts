@@ -14,7 +14,7 @@ import type { LogCursor, StreamPosition } from './log-cursor-store';
 import type { TelemetrySink } from './telemetry-sink';
 
 export interface ContainerLogOptions {
-  /** A batch is sent once it holds this many bytes of text… */
+  /** A batch is sent before its JSON would pass this many bytes (see lineJsonBytes)… */
   maxBatchBytes: number;
   /** …or this many lines… */
   maxBatchLines: number;
@@ -25,10 +25,25 @@ export interface ContainerLogOptions {
 }
 
 /**
- * 256 KiB of text stays under socket.io's 1 MB message limit on the control plane even when every
- * character takes three bytes of UTF-8; short lines fill a batch up to the control plane's 5,000.
+ * Batches stay well under the control plane's message limit (MAX_SOCKET_MESSAGE_BYTES) whatever
+ * their lines hold; typical short lines fill one with about 4,000 lines, the control plane takes 5,000.
  */
-export const DEFAULT_CONTAINER_LOG_OPTIONS: ContainerLogOptions = { maxBatchBytes: 256 * 1024, maxBatchLines: 5000, flushDelayMs: 250, markerRetryMs: 5_000 };
+export const DEFAULT_CONTAINER_LOG_OPTIONS: ContainerLogOptions = { maxBatchBytes: 768 * 1024, maxBatchLines: 5000, flushDelayMs: 250, markerRetryMs: 5_000 };
+
+/** The bytes of a line's JSON besides its text: seq, ts, stream, truncated, names and punctuation. */
+const LINE_JSON_OVERHEAD = 160;
+/** Text JSON writes as it is: printable ASCII but `"` and `\`. */
+const JSON_PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * The most a line adds to its batch's JSON in UTF-8. Not its length: a control character becomes a
+ * six-byte escape (an app printing a binary file), a character past ASCII two to four bytes, and a
+ * batch counted by length could pass the control plane's message limit, which closes the connection
+ * it came on, and be sent again and again.
+ */
+export function lineJsonBytes(text: string): number {
+  return LINE_JSON_OVERHEAD + (JSON_PLAIN.test(text) ? text.length + 2 : Buffer.byteLength(JSON.stringify(text)));
+}
 
 const STREAMS = ['stdout', 'stderr'] as const;
 /**
@@ -258,7 +273,7 @@ export class ContainerLog {
   private add(ts: string, stream: LogStream, text: string, truncated: boolean, marker?: Gap): void {
     const numbered: LogLine = { seq: ++this.seq, ts, stream, text, truncated };
     this.pending.push(numbered);
-    this.pendingBytes += text.length + 64;
+    this.pendingBytes += lineJsonBytes(text);
     if (marker) {
       this.markers.set(numbered, marker);
       return;
