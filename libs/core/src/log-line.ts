@@ -160,3 +160,15 @@ export class LogLineSplitter {
     return cut ? { text: line.text, truncated: true } : line;
   }
 }
+
+/** Text JSON writes as it is: printable ASCII but `"` and `\\`. */
+const JSON_PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * The bytes `text` takes in JSON as UTF-8, quotes included. Not its length: a control character (an
+ * app or a build printing a binary file) becomes a six-byte escape and a character past ASCII two to
+ * four bytes, so a batch of lines counted by length can pass a socket.io message limit.
+ */
+export function jsonTextBytes(text: string): number {
+  return JSON_PLAIN.test(text) ? text.length + 2 : Buffer.byteLength(JSON.stringify(text));
+}

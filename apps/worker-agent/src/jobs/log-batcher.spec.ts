@@ -1,3 +1,4 @@
+import { MAX_SOCKET_MESSAGE_BYTES } from '@berth/contracts';
 import { describe, expect, it } from 'vitest';
 import type { JobEvent, JobMessages, JobReporter } from './job-reporter';
 import { LogBatcher } from './log-batcher';
@@ -30,5 +31,16 @@ describe('LogBatcher', () => {
     batcher.flush();
     expect((rec.sent[0]!.msg as JobMessages['job:log']).lines[0]!.line).toBe('1234');
     expect(batcher.tail()).toEqual(['x', 'y']);
+  });
+
+  it('keeps each job:log message under the control plane\'s message limit when a build prints binary output', () => {
+    const rec = new Recorder();
+    const batcher = new LogBatcher('j1', rec);
+    // 300 lines of 8 KiB of control characters: six bytes each in JSON, 14 MB in all.
+    for (let i = 0; i < 300; i++) batcher.push('\u0001'.repeat(8_192));
+    batcher.flush();
+    const sent = rec.sent.map((s) => s.msg as JobMessages['job:log']);
+    expect(sent.flatMap((m) => m.lines)).toHaveLength(300);
+    for (const msg of sent) expect(Buffer.byteLength(`421234567890${JSON.stringify(['job:log', msg])}`)).toBeLessThanOrEqual(MAX_SOCKET_MESSAGE_BYTES);
   });
 });

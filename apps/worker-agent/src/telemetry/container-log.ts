@@ -6,7 +6,7 @@
  */
 import { AGENT_MESSAGE } from '@berth/contracts';
 import type { LogLine, LogLinesMsg, LogStream } from '@berth/contracts';
-import { LogLineSplitter } from '@berth/core';
+import { LogLineSplitter, jsonTextBytes } from '@berth/core';
 import type { Clock, TimerHandle } from '@berth/core';
 import { compareStamps, nanosTimestamp, timestampNanos } from '../runtimes/docker/docker-logs';
 import type { LogChunk } from '../runtimes/runtime';
