@@ -97,10 +97,12 @@ describe('ContainerLog', () => {
 
   it('counts each line at least as large as its JSON, whatever its text', () => {
     const texts = fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 300 }));
+    const stamps = fc.constantFrom('2026-12-03T18:29:38.724877658Z', '2026-12-03T18:29:38Z', '2026-12-03T18:29:38.5+01:00');
     fc.assert(
-      fc.property(texts, fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.boolean(), (text, seq, truncated) => {
-        const line: LogLine = { seq, ts: '2026-12-03T18:29:38.724877658Z', stream: 'stderr', text, truncated };
-        expect(lineJsonBytes(text)).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(line)) + 1);
+      fc.property(texts, stamps, fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.constantFrom('stdout' as const, 'stderr' as const), fc.boolean(), (text, ts, seq, stream, truncated) => {
+        const line: LogLine = { seq, ts, stream, text, truncated };
+        // The line and the comma after it in the batch's array.
+        expect(lineJsonBytes(ts, text)).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(line)) + 1);
       }),
       { numRuns: 2_000 },
     );

@@ -26,23 +26,24 @@ export interface ContainerLogOptions {
 
 /**
  * Batches stay well under the control plane's message limit (MAX_SOCKET_MESSAGE_BYTES) whatever
- * their lines hold; typical short lines fill one with about 4,000 lines, the control plane takes 5,000.
+ * their lines hold; short lines (under about 50 characters) fill one up to the 5,000 lines the control
+ * plane takes.
  */
 export const DEFAULT_CONTAINER_LOG_OPTIONS: ContainerLogOptions = { maxBatchBytes: 768 * 1024, maxBatchLines: 5000, flushDelayMs: 250, markerRetryMs: 5_000 };
 
-/** The bytes of a line's JSON besides its text: seq, ts, stream, truncated, names and punctuation. */
-const LINE_JSON_OVERHEAD = 160;
-/** Text JSON writes as it is: printable ASCII but `"` and `\`. */
-const JSON_PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+/**
+ * The bytes of a line's JSON besides its stamp and text: `{"seq":` and 16 digits, `,"ts":`,
+ * `,"stream":"stdout"`, `,"text":`, `,"truncated":false}` and the comma after it.
+ */
+const LINE_JSON_FIELDS = 75;
 
 /**
- * The most a line adds to its batch's JSON in UTF-8. Not its length: a control character becomes a
- * six-byte escape (an app printing a binary file), a character past ASCII two to four bytes, and a
- * batch counted by length could pass the control plane's message limit, which closes the connection
- * it came on, and be sent again and again.
+ * The most a line adds to its batch's JSON in UTF-8. A batch counted by its texts' length could pass
+ * the control plane's message limit, which closes the connection it came on, and be sent again and
+ * again (see jsonTextBytes).
  */
-export function lineJsonBytes(text: string): number {
-  return LINE_JSON_OVERHEAD + (JSON_PLAIN.test(text) ? text.length + 2 : Buffer.byteLength(JSON.stringify(text)));
+export function lineJsonBytes(ts: string, text: string): number {
+  return LINE_JSON_FIELDS + jsonTextBytes(ts) + jsonTextBytes(text);
 }
 
 const STREAMS = ['stdout', 'stderr'] as const;
@@ -273,7 +274,7 @@ export class ContainerLog {
   private add(ts: string, stream: LogStream, text: string, truncated: boolean, marker?: Gap): void {
     const numbered: LogLine = { seq: ++this.seq, ts, stream, text, truncated };
     this.pending.push(numbered);
-    this.pendingBytes += lineJsonBytes(text);
+    this.pendingBytes += lineJsonBytes(ts, text);
     if (marker) {
       this.markers.set(numbered, marker);
       return;
