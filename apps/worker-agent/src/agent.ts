@@ -64,7 +64,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, runtime?: 
   const telemetry = new AgentTelemetry({
     runtime: rt,
     // Telemetry goes through the connection's outbox: log batches and stats may be dropped when it is full.
-    sink: { send: (kind, msg, opts) => connection.send(kind, msg, opts), whenWritable: (): Promise<void> | undefined => connection.whenWritable() },
+    sink: { send: (kind, msg, opts) => connection.send(kind, msg, opts), whenWritable: (): Promise<void> | undefined => connection.whenWritable(), idle: (): boolean => connection.idle },
     clock: systemClock,
     logger: logger.child({ component: 'telemetry' }),
     workDir: config.workDir,

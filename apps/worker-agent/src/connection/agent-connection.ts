@@ -119,6 +119,11 @@ export class AgentConnection implements JobReporter {
     return this.ready;
   }
 
+  /** Connected, and every message sent so far was acknowledged: one sent now goes out at once. */
+  get idle(): boolean {
+    return this.ready && !this.closed && this.outbox.size === 0;
+  }
+
   get pendingMessages(): number {
     return this.outbox.size;
   }

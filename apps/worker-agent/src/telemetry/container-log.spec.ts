@@ -65,6 +65,21 @@ describe('ContainerLog', () => {
     expect(sink.sent.map((s) => view((s.msg as LogLinesMsg).lines))).toEqual([[[1, 'stdout', 'a'], [2, 'stdout', 'b']]]);
   });
 
+  it('sends 1,000 waiting lines at once while the connection is idle; while it is busy, lines gather towards a full batch', () => {
+    const { clock, sink, log } = setup();
+    const lines = (from: number, n: number) => chunk('stdout', from, Array.from({ length: n }, (_, i) => `l${from + i}\n`).join(''));
+    sink.isIdle = true;
+    log.accept([lines(1, 2_500)]);
+    expect(sink.sent.map((s) => (s.msg as LogLinesMsg).lines.length)).toEqual([1_000, 1_000]);
+    sink.isIdle = false;
+    log.accept([lines(2_501, 5_000)]);
+    // The 500 left from before and 4,500 more make a full batch; the rest waits for the delay.
+    expect(sink.sent.map((s) => (s.msg as LogLinesMsg).lines.length)).toEqual([1_000, 1_000, 5_000]);
+    clock.advance(250);
+    expect(sink.sent.map((s) => (s.msg as LogLinesMsg).lines.length)).toEqual([1_000, 1_000, 5_000, 500]);
+    expect(sink.logLines().map((l) => l.seq)).toEqual(Array.from({ length: 7_500 }, (_, i) => i + 1));
+  });
+
   it('sanitises on the worker and caps a 1 MiB line that arrives in 16 KiB pieces sharing one stamp', () => {
     const { sink, log } = setup();
     const pieces = Array.from({ length: 64 }, () => chunk('stdout', 5, Buffer.alloc(16 * 1024, 'x')));

@@ -18,6 +18,12 @@ export interface ContainerLogOptions {
   maxBatchBytes: number;
   /** …or this many lines… */
   maxBatchLines: number;
+  /**
+   * …or this many, when the connection has nothing on its way (TelemetrySink.idle): while the control
+   * plane keeps up, lines wait no longer than it takes to write this many; when it does not, batches
+   * grow towards the limits above while the one before is sent and stored…
+   */
+  eagerLines: number;
   /** …or when its oldest line has waited this long. */
   flushDelayMs: number;
   /** After a batch that carried only a gap marker was dropped, wait this long before sending the marker again. */
@@ -29,7 +35,7 @@ export interface ContainerLogOptions {
  * their lines hold; short lines (under about 50 characters) fill one up to the 5,000 lines the control
  * plane takes.
  */
-export const DEFAULT_CONTAINER_LOG_OPTIONS: ContainerLogOptions = { maxBatchBytes: 768 * 1024, maxBatchLines: 5000, flushDelayMs: 250, markerRetryMs: 5_000 };
+export const DEFAULT_CONTAINER_LOG_OPTIONS: ContainerLogOptions = { maxBatchBytes: 768 * 1024, maxBatchLines: 5000, eagerLines: 1000, flushDelayMs: 250, markerRetryMs: 5_000 };
 
 /**
  * The bytes of a line's JSON besides its stamp and text: `{"seq":` and 16 digits, `,"ts":`,
@@ -279,7 +285,8 @@ export class ContainerLog {
       this.markers.set(numbered, marker);
       return;
     }
-    if (this.pendingBytes >= this.options.maxBatchBytes || this.pending.length >= this.options.maxBatchLines) this.flush();
+    const { maxBatchBytes, maxBatchLines, eagerLines } = this.options;
+    if (this.pendingBytes >= maxBatchBytes || this.pending.length >= maxBatchLines || (this.pending.length >= eagerLines && this.deps.sink.idle?.())) this.flush();
     else this.arm(this.options.flushDelayMs);
   }
 

@@ -131,6 +131,7 @@ export class LogShipper {
             this.deps.sink.send(kind, msg, opts);
           },
           whenWritable: () => this.deps.sink.whenWritable?.(),
+          idle: () => this.deps.sink.idle?.() ?? false,
         },
         clock: this.deps.clock,
         counters: this.counters,

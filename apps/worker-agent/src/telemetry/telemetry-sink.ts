@@ -17,4 +17,6 @@ export interface TelemetrySink {
   send(kind: string, msg: unknown, opts?: SendOptions): void;
   /** Undefined when the sink takes more now; else a promise that settles when it does (flow control). */
   whenWritable?(): Promise<void> | undefined;
+  /** True when nothing waits to be sent or acknowledged: a message sent now goes out at once. */
+  idle?(): boolean;
 }

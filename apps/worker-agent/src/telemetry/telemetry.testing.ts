@@ -16,8 +16,14 @@ export interface Sent {
  */
 export class MemorySink implements TelemetrySink {
   readonly sent: Sent[] = [];
+  /** What idle() answers: whether the connection has nothing on its way. */
+  isIdle = false;
 
   constructor(private readonly autoAck = true) {}
+
+  idle(): boolean {
+    return this.isIdle;
+  }
 
   send(kind: string, msg: unknown, opts?: SendOptions): void {
     this.sent.push({ kind, msg, opts });
