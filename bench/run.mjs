@@ -19,9 +19,7 @@ for (const f of files) {
   const started = Date.now();
   process.stderr.write(`running ${f} …\n`);
   try {
-    // A module with several exports comes through as CommonJS's default export only.
-    const run = mod.run ?? mod.default?.run;
-    rows.push(...(await run()));
+    rows.push(...(await mod.run()));
   } catch (err) {
     rows.push({ benchmark: f, metric: 'error', value: NaN, unit: '', note: String(err?.stack ?? err).split('\n')[0] });
   }

@@ -91,7 +91,7 @@ const parentOf = (pid: number): number => {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 };
 
-export async function buildFloodImage(): Promise<void> {
+async function buildFloodImage(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-bench-flood-'));
   try {
     const script = [
@@ -176,7 +176,7 @@ interface Measured {
 }
 
 /** How one flood runs. */
-export interface FloodRun {
+interface FloodRun {
   /** Where the agent reads logs from (BERTH_LOG_SOURCE). */
   source: 'engine' | 'auto';
   /** The app's writer: busybox awk, whose output is buffered, or a busybox sh loop that writes each line with its own echo. */
@@ -190,7 +190,7 @@ export interface FloodRun {
 }
 
 /** One flood through a fresh Berth. */
-export async function measure(run: FloodRun): Promise<Measured> {
+async function measure(run: FloodRun): Promise<Measured> {
   const { source, writer, pace, nodeFlags } = run;
   const platform = await startPlatform({ BERTH_LOG_SOURCE: source }, nodeFlags);
   let subscriber: Socket | undefined;

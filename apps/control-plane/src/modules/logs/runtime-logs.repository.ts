@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { LogLine, LogStream } from '@berth/contracts';
+import type { LogLine, LogLinesMsg, LogStream } from '@berth/contracts';
 import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PG_POOL } from '../../database/pg-pool';
@@ -13,6 +13,9 @@ export interface StoredLogLine {
   truncated: boolean;
   deploymentId: string;
 }
+
+/** Whose lines a batch holds: the fields of a `logs:lines` message besides its lines. */
+export type LogBatchTarget = Pick<LogLinesMsg, 'appId' | 'deploymentId' | 'containerId'>;
 
 export interface LogFilter {
   stream?: LogStream;
@@ -52,12 +55,12 @@ const ESCAPED = /["\\]/g;
  * taken in the same round trip as BEGIN without quoting anything. Two apps sharing a key only take
  * turns.
  */
-export const appLockKey = (appId: string): number => parseInt(appId.replace(/-/g, '').slice(0, 8), 16) | 0;
+const appLockKey = (appId: string): number => parseInt(appId.replace(/-/g, '').slice(0, 8), 16) | 0;
 
 const COPY_LINES = 'COPY runtime_logs (app_id, deployment_id, container_id, seq, ts, stream, text, truncated, received_at) FROM STDIN';
 
 /** A value in COPY's text format: backslash, tab, newline and carriage return escaped, the rest as it is. */
-export function copyText(v: string): string {
+function copyText(v: string): string {
   return COPY_SPECIAL.test(v) ? v.replace(COPY_SPECIALS, (c) => COPY_ESCAPES[c]) : v;
 }
 const COPY_SPECIAL = /[\\\t\n\r]/;
@@ -69,7 +72,7 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': 
  * written into the buffer as it is made: a string grown row by row and converted at the end had to be
  * flattened first, which cost ten times as much as making the rows.
  */
-export function copyRows(target: { appId: string; deploymentId: string; containerId: string }, lines: readonly LogLine[], receivedAt: Date): Buffer {
+function copyRows(target: LogBatchTarget, lines: readonly LogLine[], receivedAt: Date): Buffer {
   const head = `${target.appId}\t${target.deploymentId}\t${copyText(target.containerId)}\t`;
   const tail = `\t${receivedAt.toISOString()}\n`;
   let out = Buffer.allocUnsafe(lines.length * 256);
@@ -138,7 +141,7 @@ export class RuntimeLogsRepository {
    * and leaves nothing behind; it is then stored by an INSERT that drops the lines already there.
    */
   async insert(
-    target: { appId: string; deploymentId: string; containerId: string },
+    target: LogBatchTarget,
     lines: readonly LogLine[],
     receivedAt: Date,
   ): Promise<number> {
@@ -167,7 +170,7 @@ export class RuntimeLogsRepository {
 
   /** The resend path: one multi-row INSERT under the same per-app lock, dropping lines already stored. */
   private async insertSkippingStored(
-    target: { appId: string; deploymentId: string; containerId: string },
+    target: LogBatchTarget,
     lines: readonly LogLine[],
     receivedAt: Date,
   ): Promise<number> {
